@@ -1,0 +1,178 @@
+import { closeSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs, parseDuration, parseListen, type ListenAddress } from './args.js';
+import { parseProductPublicKey, PublicKeyError, type ProductPublicKey } from './public-key.js';
+
+/** AWS's model for ProductCode: up to 255 of these characters (we also require at least one). */
+export const PRODUCT_CODE_PATTERN = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Every setting of the `run` command. The README's configuration table is checked against this list.
+ * `flag` is the command-line form; flags win over the environment.
+ */
+export const SETTINGS = [
+  { env: 'MARKETPLACE_PRODUCT_CODE', flag: 'product-code', default: undefined },
+  { env: 'MARKETPLACE_PUBLIC_KEY_VERSION', flag: 'public-key-version', default: '1' },
+  { env: 'MARKETPLACE_PUBLIC_KEY_FILE', flag: 'public-key-file', default: undefined },
+  { env: 'MARKETPLACE_PUBLIC_KEY', flag: 'public-key', default: undefined },
+  { env: 'MARKETPLACE_TRUSTED_PRODUCT_CODES', flag: 'trusted-product-codes', default: undefined },
+  { env: 'ENTITLEMENT_FILE', flag: 'entitlement-file', default: '/var/run/marketplace/entitlement.json' },
+  { env: 'ENTITLEMENT_LISTEN', flag: 'listen', default: '0.0.0.0:9797' },
+  { env: 'ENTITLEMENT_REGISTER_DEADLINE', flag: 'register-deadline', default: '30m' },
+  { env: 'LOG_LEVEL', flag: 'log-level', default: 'info' },
+] as const;
+type SettingName = (typeof SETTINGS)[number]['env'];
+
+export interface SidecarConfig {
+  readonly productCode: string;
+  readonly publicKeyVersion: number;
+  readonly publicKey: ProductPublicKey;
+  /** Where the key came from, for the start-up log: a file path or the variable name. */
+  readonly publicKeySource: string;
+  readonly trustedProductCodes: readonly string[] | undefined;
+  readonly entitlementFile: string;
+  readonly listen: ListenAddress;
+  readonly registerDeadlineMs: number;
+  readonly logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Reads the raw value of each setting: flag, else non-empty environment variable, else default. */
+function rawSettings(argv: readonly string[], env: NodeJS.ProcessEnv) {
+  const known = new Set<string>(SETTINGS.map((s) => s.flag));
+  const args = parseArgs(argv, known);
+  const problems = [...args.problems];
+  if (args.positionals.length > 0) problems.push(`unexpected argument(s): ${args.positionals.join(' ')}`);
+  const raw = new Map<SettingName, string | undefined>();
+  for (const s of SETTINGS) {
+    const fromFlag = args.flags.get(s.flag);
+    const fromEnv = env[s.env];
+    raw.set(s.env, fromFlag ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : s.default));
+  }
+  return { raw, problems };
+}
+
+function checkWritableDirectory(dir: string): string | undefined {
+  try {
+    if (!statSync(dir).isDirectory()) return `its directory ${dir} is not a directory`;
+  } catch {
+    return `its directory ${dir} does not exist; mount the shared entitlement volume there`;
+  }
+  // access(W_OK) says yes to root on some read-only mounts; creating a file is the real test.
+  const probe = join(dir, `.entitlement-sidecar-probe-${process.pid}`);
+  try {
+    closeSync(openSync(probe, 'wx', 0o600));
+    unlinkSync(probe);
+    return undefined;
+  } catch (err) {
+    return `its directory ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'}); mount a writable volume there`;
+  }
+}
+
+/** Validates every setting of `run` and reports all problems together. Returns a frozen config. */
+export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEnv): SidecarConfig {
+  const { raw, problems } = rawSettings(argv, env);
+  const get = (name: SettingName) => raw.get(name);
+
+  const productCode = get('MARKETPLACE_PRODUCT_CODE');
+  if (productCode === undefined) {
+    problems.push('MARKETPLACE_PRODUCT_CODE is required: the product code of the AWS Marketplace listing');
+  } else if (!PRODUCT_CODE_PATTERN.test(productCode)) {
+    problems.push('MARKETPLACE_PRODUCT_CODE must be 1-255 characters of [-a-zA-Z0-9/=:_.@]');
+  }
+
+  const versionText = get('MARKETPLACE_PUBLIC_KEY_VERSION') as string;
+  const publicKeyVersion = /^\d+$/.test(versionText) ? Number(versionText) : NaN;
+  if (!Number.isSafeInteger(publicKeyVersion) || publicKeyVersion < 1 || publicKeyVersion > 2 ** 31 - 1) {
+    problems.push(`MARKETPLACE_PUBLIC_KEY_VERSION must be an integer >= 1, got "${versionText}"`);
+  }
+
+  let publicKey: ProductPublicKey | undefined;
+  let publicKeySource = '';
+  const keyFile = get('MARKETPLACE_PUBLIC_KEY_FILE');
+  const keyText = get('MARKETPLACE_PUBLIC_KEY');
+  if (keyFile !== undefined && keyText !== undefined) {
+    problems.push('MARKETPLACE_PUBLIC_KEY_FILE and MARKETPLACE_PUBLIC_KEY are both set; set exactly one');
+  } else if (keyFile === undefined && keyText === undefined) {
+    problems.push('MARKETPLACE_PUBLIC_KEY_FILE or MARKETPLACE_PUBLIC_KEY is required: the RSA public key PEM AWS Marketplace issued for the product');
+  } else {
+    const name = keyFile !== undefined ? 'MARKETPLACE_PUBLIC_KEY_FILE' : 'MARKETPLACE_PUBLIC_KEY';
+    let pem: string | undefined = keyText;
+    if (keyFile !== undefined) {
+      try {
+        pem = readFileSync(keyFile, 'utf8');
+      } catch (err) {
+        problems.push(`MARKETPLACE_PUBLIC_KEY_FILE ${keyFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    }
+    if (pem !== undefined) {
+      try {
+        publicKey = parseProductPublicKey(pem);
+        publicKeySource = keyFile ?? name;
+      } catch (err) {
+        if (!(err instanceof PublicKeyError)) throw err;
+        problems.push(`${name} ${err.message}`);
+      }
+    }
+  }
+
+  const trustedText = get('MARKETPLACE_TRUSTED_PRODUCT_CODES');
+  let trustedProductCodes: string[] | undefined;
+  if (trustedText !== undefined) {
+    trustedProductCodes = trustedText.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const bad = trustedProductCodes.filter((c) => !PRODUCT_CODE_PATTERN.test(c));
+    if (trustedProductCodes.length === 0 || bad.length > 0) {
+      problems.push('MARKETPLACE_TRUSTED_PRODUCT_CODES must be a comma-separated list of product codes of [-a-zA-Z0-9/=:_.@]');
+    } else if (productCode !== undefined && !trustedProductCodes.includes(productCode)) {
+      problems.push(
+        `MARKETPLACE_PRODUCT_CODE "${productCode}" is not one of MARKETPLACE_TRUSTED_PRODUCT_CODES (${trustedProductCodes.join(', ')}); the seller allows only those`,
+      );
+    }
+  }
+
+  const entitlementFile = get('ENTITLEMENT_FILE') as string;
+  if (!entitlementFile.startsWith('/') || entitlementFile.endsWith('/')) {
+    problems.push(`ENTITLEMENT_FILE must be an absolute file path, got "${entitlementFile}"`);
+  } else {
+    const dirProblem = checkWritableDirectory(dirname(entitlementFile));
+    if (dirProblem !== undefined) problems.push(`ENTITLEMENT_FILE ${dirProblem}`);
+  }
+
+  const listenText = get('ENTITLEMENT_LISTEN') as string;
+  const listen = parseListen(listenText);
+  if (listen === undefined) problems.push(`ENTITLEMENT_LISTEN must be host:port (port 0-65535), got "${listenText}"`);
+
+  const deadlineText = get('ENTITLEMENT_REGISTER_DEADLINE') as string;
+  const registerDeadlineMs = parseDuration(deadlineText);
+  if (registerDeadlineMs === undefined || registerDeadlineMs < 1000 || registerDeadlineMs > 24 * 3_600_000) {
+    problems.push(`ENTITLEMENT_REGISTER_DEADLINE must be a duration from 1s to 24h such as 30m, 90s or 1h30m, got "${deadlineText}"`);
+  }
+
+  const logLevel = get('LOG_LEVEL') as string;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of: ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    productCode: productCode as string,
+    publicKeyVersion,
+    publicKey: publicKey as ProductPublicKey,
+    publicKeySource,
+    trustedProductCodes: trustedProductCodes === undefined ? undefined : Object.freeze(trustedProductCodes),
+    entitlementFile,
+    listen: listen as ListenAddress,
+    registerDeadlineMs: registerDeadlineMs as number,
+    logLevel: logLevel as LogLevel,
+  });
+}

@@ -1,0 +1,217 @@
+/**
+ * The one place that says what every registration outcome means: its public status, whether it is
+ * retried, whether it is remembered for the life of the pod/task, and what the operator should do.
+ * The README's table of codes is checked against OUTCOMES by a test, both ways.
+ */
+
+export const STATUSES = [
+  'pending',
+  'entitled',
+  'not_entitled',
+  'platform_not_supported',
+  'misconfigured',
+  'failed',
+] as const;
+export type Status = (typeof STATUSES)[number];
+
+export interface OutcomeSpec {
+  readonly status: Status;
+  /** Retried with backoff until the register deadline. */
+  readonly retryable: boolean;
+  /** Remembered next to the entitlement file so a restarted sidecar in the same pod/task does not call again. */
+  readonly sticky: boolean;
+  /** What the operator should do, in one sentence. */
+  readonly action: string;
+}
+
+export const OUTCOMES = {
+  REGISTERING: {
+    status: 'pending',
+    retryable: false,
+    sticky: false,
+    action: 'Wait: the sidecar is calling RegisterUsage.',
+  },
+  ENTITLED: {
+    status: 'entitled',
+    retryable: false,
+    sticky: false,
+    action: 'None: the entitlement is verified and the file is written.',
+  },
+  CUSTOMER_NOT_ENTITLED: {
+    status: 'not_entitled',
+    retryable: false,
+    sticky: true,
+    action: 'Subscribe to the product in AWS Marketplace from the account that runs this task or pod, then start a new pod/task.',
+  },
+  PLATFORM_NOT_SUPPORTED: {
+    status: 'platform_not_supported',
+    retryable: false,
+    sticky: true,
+    action: 'Run the product on Amazon ECS, Amazon EKS or AWS Fargate; RegisterUsage refuses other platforms (local Docker, plain EC2).',
+  },
+  INVALID_PRODUCT_CODE: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action: "Set MARKETPLACE_PRODUCT_CODE to the product code of the seller's published listing.",
+  },
+  INVALID_PUBLIC_KEY_VERSION: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action: 'Set MARKETPLACE_PUBLIC_KEY_VERSION to a key version AWS Marketplace issued for this product.',
+  },
+  INVALID_REGION: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action: 'Call the Metering endpoint of the region the task/pod runs in: fix AWS_REGION or the endpoint override.',
+  },
+  API_DISABLED: {
+    status: 'failed',
+    retryable: false,
+    sticky: false,
+    action: 'The Metering API is disabled in this region; run the product in a region where AWS Marketplace metering is available.',
+  },
+  ACCESS_DENIED: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action: "Allow aws-marketplace:RegisterUsage in the task role (ECS) or the IRSA role (EKS), e.g. the managed policy AWSMarketplaceMeteringRegisterUsage.",
+  },
+  CREDENTIALS_REJECTED: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action: 'AWS rejected the credentials: use the ECS task role or EKS IRSA, and check the role exists and can be assumed.',
+  },
+  CREDENTIALS_UNAVAILABLE: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action: 'No AWS credentials were found: attach a task role (ECS) or annotate the service account with an IRSA role (EKS).',
+  },
+  REGION_UNRESOLVED: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action: 'Set AWS_REGION to the region the task/pod runs in (IRSA and ECS normally set it); no region is assumed.',
+  },
+  REQUEST_INVALID: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action: 'AWS refused the request as malformed: check MARKETPLACE_PRODUCT_CODE and MARKETPLACE_PUBLIC_KEY_VERSION.',
+  },
+  THROTTLED: {
+    status: 'pending',
+    retryable: true,
+    sticky: false,
+    action: 'None yet: the account is over the RegisterUsage quota (5/s per region); the sidecar backs off and retries.',
+  },
+  SERVICE_UNAVAILABLE: {
+    status: 'pending',
+    retryable: true,
+    sticky: false,
+    action: 'None yet: AWS answered with a server error; the sidecar retries until the register deadline.',
+  },
+  NETWORK_ERROR: {
+    status: 'pending',
+    retryable: true,
+    sticky: false,
+    action: 'Check that the task/pod can reach the Metering endpoint (VPC endpoint, NAT, DNS); the sidecar retries until the register deadline.',
+  },
+  TIMEOUT: {
+    status: 'pending',
+    retryable: true,
+    sticky: false,
+    action: 'The Metering endpoint did not answer in time; the sidecar retries until the register deadline.',
+  },
+  DEADLINE_EXCEEDED: {
+    status: 'failed',
+    retryable: false,
+    sticky: false,
+    action: 'RegisterUsage kept failing transiently until ENTITLEMENT_REGISTER_DEADLINE; fix connectivity, then restart the task/pod.',
+  },
+  UNEXPECTED_ERROR: {
+    status: 'failed',
+    retryable: false,
+    sticky: false,
+    action: 'AWS answered with an error this sidecar does not know; see the logged error code and contact the seller.',
+  },
+  TOKEN_INVALID: {
+    status: 'not_entitled',
+    retryable: false,
+    sticky: false,
+    action: 'The signed token did not verify: check MARKETPLACE_PUBLIC_KEY(_FILE) and MARKETPLACE_PUBLIC_KEY_VERSION match, or look for a proxy tampering with the response.',
+  },
+  TOKEN_MISMATCH: {
+    status: 'not_entitled',
+    retryable: false,
+    sticky: false,
+    action: 'The signed token does not match the request (product code, key version or nonce): a replayed or forged response; contact the seller.',
+  },
+  ENTITLEMENT_WRITE_FAILED: {
+    status: 'failed',
+    retryable: false,
+    sticky: false,
+    action: 'The entitlement file could not be written: mount a writable volume at the directory of ENTITLEMENT_FILE.',
+  },
+} as const satisfies Record<string, OutcomeSpec>;
+
+export type OutcomeCode = keyof typeof OUTCOMES;
+
+/** Codes AWS sends on the wire (the `__type`, unqualified), mapped to our stable codes. */
+export function codeForAwsError(name: string, httpStatus: number | undefined): OutcomeCode {
+  switch (name) {
+    case 'CustomerNotEntitledException':
+    // The prose of AWS's docs calls it this; no model or SDK has it, but a vendor's proxy might.
+    case 'CustomerNotSubscribedException':
+      return 'CUSTOMER_NOT_ENTITLED';
+    case 'PlatformNotSupportedException':
+      return 'PLATFORM_NOT_SUPPORTED';
+    case 'InvalidProductCodeException':
+      return 'INVALID_PRODUCT_CODE';
+    case 'InvalidPublicKeyVersionException':
+      return 'INVALID_PUBLIC_KEY_VERSION';
+    case 'InvalidRegionException':
+    case 'InvalidEndpointRegionException':
+      return 'INVALID_REGION';
+    case 'DisabledApiException':
+      return 'API_DISABLED';
+    case 'ThrottlingException':
+    case 'TooManyRequestsException':
+    case 'RequestLimitExceeded':
+      return 'THROTTLED';
+    case 'InternalServiceErrorException':
+    case 'ServiceUnavailableException':
+    case 'InternalFailure':
+      return 'SERVICE_UNAVAILABLE';
+    case 'AccessDeniedException':
+      return 'ACCESS_DENIED';
+    case 'UnrecognizedClientException':
+    case 'InvalidSignatureException':
+    case 'ExpiredTokenException':
+    case 'InvalidClientTokenId':
+    case 'MissingAuthenticationTokenException':
+    case 'IncompleteSignature':
+      return 'CREDENTIALS_REJECTED';
+    case 'CredentialsProviderError':
+    case 'ProviderError':
+    case 'TokenProviderError':
+      return 'CREDENTIALS_UNAVAILABLE';
+    case 'ValidationException':
+    case 'SerializationException':
+      return 'REQUEST_INVALID';
+    default:
+      return httpStatus !== undefined && httpStatus >= 500 ? 'SERVICE_UNAVAILABLE' : 'UNEXPECTED_ERROR';
+  }
+}
+
+/** Strips the namespace AWS may put in front of an error type: `com.amazonaws.x#ThrottlingException`. */
+export function unqualifiedErrorName(raw: string): string {
+  const afterHash = raw.slice(raw.lastIndexOf('#') + 1);
+  // x-amzn-errortype may carry a suffix such as ":http://internal.amazon.com/...".
+  const colon = afterHash.indexOf(':');
+  return colon === -1 ? afterHash : afterHash.slice(0, colon);
+}
