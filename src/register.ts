@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RegisterUsageCommand, type MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
+import { codeForAwsError, OUTCOMES, unqualifiedErrorName, type OutcomeCode } from './outcomes.js';
+
+/**
+ * RegisterUsage with a fresh nonce per attempt, retried with capped exponential backoff and full jitter
+ * until a deadline. The SDK's own retries are off (maxAttempts 1 on the client): with them every
+ * throttled attempt would become three requests against a quota of 5 per second per account.
+ */
+
+export interface RetryPolicy {
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly attemptTimeoutMs: number;
+  readonly deadlineMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY = {
+  baseDelayMs: 250,
+  maxDelayMs: 8000,
+  attemptTimeoutMs: 10_000,
+} as const;
+
+/** Full jitter: uniform in [0, min(cap, base * 2^(failures-1))], so a burst of sidecars spreads out. */
+export function backoffDelayMs(failures: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: () => number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(failures - 1, 30));
+  return Math.floor(random() * ceiling);
+}
+
+export interface AttemptReport {
+  readonly attempt: number;
+  readonly code: OutcomeCode;
+  readonly awsError: string | undefined;
+  readonly durationMs: number;
+  /** Set when another attempt follows. */
+  readonly nextDelayMs: number | undefined;
+}
+
+export type RegisterResult =
+  | {
+      readonly kind: 'registered';
+      readonly signature: string;
+      readonly nonce: string;
+      readonly publicKeyRotationTimestamp: Date | undefined;
+      readonly attempts: number;
+    }
+  | {
+      readonly kind: 'failed';
+      readonly code: OutcomeCode;
+      readonly awsError: string | undefined;
+      readonly requestId: string | undefined;
+      readonly detail: string;
+      readonly attempts: number;
+    }
+  | { readonly kind: 'aborted'; readonly attempts: number };
+
+export interface RegisterDeps {
+  readonly client: Pick<MarketplaceMeteringClient, 'send'>;
+  readonly policy: RetryPolicy;
+  readonly signal: AbortSignal;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly onAttempt?: (report: AttemptReport) => void;
+}
+
+export interface ClassifiedError {
+  readonly code: OutcomeCode;
+  readonly awsError: string | undefined;
+  readonly requestId: string | undefined;
+  readonly detail: string;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT',
+  'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EPROTO', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Turns whatever the SDK threw into one of our codes. */
+export function classifyError(err: unknown): ClassifiedError {
+  const e = err as {
+    name?: string;
+    code?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number; requestId?: string };
+    $response?: unknown;
+  };
+  const status = e.$metadata?.httpStatusCode;
+  const requestId = e.$metadata?.requestId;
+  const detail = e.message ?? String(err);
+  if (e.name === 'TimeoutError') {
+    return { code: 'TIMEOUT', awsError: undefined, requestId, detail };
+  }
+  if (e.code !== undefined && NETWORK_CODES.has(e.code)) return { code: 'NETWORK_ERROR', awsError: e.code, requestId, detail };
+  if (e.name === 'CredentialsProviderError' || e.name === 'ProviderError' || e.name === 'TokenProviderError') {
+    return { code: 'CREDENTIALS_UNAVAILABLE', awsError: e.name, requestId, detail };
+  }
+  if (status === undefined) {
+    // No HTTP answer at all and no known network code: treat as a network fault, which is retried.
+    return { code: 'NETWORK_ERROR', awsError: e.code ?? e.name, requestId, detail };
+  }
+  const name = unqualifiedErrorName(e.name ?? '');
+  if (status >= 200 && status < 300) {
+    // A 2xx the SDK could not read (truncated or garbled body): a transport fault, not an answer.
+    return { code: 'SERVICE_UNAVAILABLE', awsError: 'MalformedResponse', requestId, detail };
+  }
+  return { code: codeForAwsError(name, status), awsError: name, requestId, detail };
+}
+
+function isAbort(err: unknown, signal: AbortSignal): boolean {
+  return signal.aborted && (err as { name?: string }).name === 'AbortError';
+}
+
+export async function registerWithRetry(
+  request: { productCode: string; publicKeyVersion: number },
+  deps: RegisterDeps,
+): Promise<RegisterResult> {
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const deadline = now() + deps.policy.deadlineMs;
+  let last: ClassifiedError | undefined;
+  for (let attempt = 1; ; attempt++) {
+    if (deps.signal.aborted) return { kind: 'aborted', attempts: attempt - 1 };
+    const nonce = randomBytes(24).toString('base64url');
+    const started = now();
+    const attemptSignal = AbortSignal.any([deps.signal, AbortSignal.timeout(deps.policy.attemptTimeoutMs)]);
+    let classified: ClassifiedError;
+    try {
+      const out = await deps.client.send(
+        new RegisterUsageCommand({ ProductCode: request.productCode, PublicKeyVersion: request.publicKeyVersion, Nonce: nonce }),
+        { abortSignal: attemptSignal },
+      );
+      if (typeof out.Signature === 'string' && out.Signature !== '') {
+        deps.onAttempt?.({ attempt, code: 'ENTITLED', awsError: undefined, durationMs: now() - started, nextDelayMs: undefined });
+        return {
+          kind: 'registered',
+          signature: out.Signature,
+          nonce,
+          publicKeyRotationTimestamp: out.PublicKeyRotationTimestamp,
+          attempts: attempt,
+        };
+      }
+      classified = { code: 'SERVICE_UNAVAILABLE', awsError: 'MalformedResponse', requestId: out.$metadata.requestId, detail: 'the response has no Signature' };
+    } catch (err) {
+      if (isAbort(err, deps.signal)) return { kind: 'aborted', attempts: attempt };
+      classified = attemptSignal.aborted && (err as { name?: string }).name === 'AbortError'
+        ? { code: 'TIMEOUT', awsError: undefined, requestId: undefined, detail: `no answer within ${deps.policy.attemptTimeoutMs} ms` }
+        : classifyError(err);
+    }
+    last = classified;
+    const retryable = OUTCOMES[classified.code].retryable;
+    const delay = retryable ? backoffDelayMs(attempt, deps.policy, random) : undefined;
+    const giveUp = delay !== undefined && now() + delay >= deadline;
+    deps.onAttempt?.({
+      attempt,
+      code: classified.code,
+      awsError: classified.awsError,
+      durationMs: now() - started,
+      nextDelayMs: giveUp ? undefined : delay,
+    });
+    if (delay === undefined) return { kind: 'failed', ...classified, attempts: attempt };
+    if (giveUp) {
+      return {
+        kind: 'failed',
+        code: 'DEADLINE_EXCEEDED',
+        awsError: last.awsError,
+        requestId: last.requestId,
+        detail: `gave up after ${attempt} attempts over ${Math.round(deps.policy.deadlineMs / 1000)} s; last: ${last.code} ${last.detail}`,
+        attempts: attempt,
+      };
+    }
+    try {
+      await sleep(delay, undefined, { signal: deps.signal });
+    } catch {
+      return { kind: 'aborted', attempts: attempt };
+    }
+  }
+}
