@@ -1,0 +1,80 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ListenAddress } from './args.js';
+import type { EntitlementState } from './state.js';
+
+/**
+ * The local HTTP endpoints. Each answers one question: /healthz "is there a verified entitlement?",
+ * /livez "is this process working?" (never "is AWS reachable?", or an AWS outage would become a
+ * restart storm), /metrics for Prometheus. Probe hits are not logged.
+ */
+export const ENDPOINTS = ['/healthz', '/livez', '/metrics'] as const;
+
+export interface HttpServerDeps {
+  readonly state: EntitlementState;
+  readonly registry: Registry;
+  readonly logger: Logger;
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, head: boolean): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  res.end(head ? undefined : body);
+}
+
+export function createHttpServer(deps: HttpServerDeps): Server {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const head = req.method === 'HEAD';
+    if (req.method !== 'GET' && !head) {
+      res.setHeader('allow', 'GET, HEAD');
+      send(res, 405, 'application/json', '{"error":"method not allowed"}\n', false);
+      return;
+    }
+    switch (path) {
+      case '/healthz': {
+        const snapshot = deps.state.current;
+        send(res, snapshot.status === 'entitled' ? 200 : 503, 'application/json', `${JSON.stringify(snapshot)}\n`, head);
+        return;
+      }
+      case '/livez':
+        send(res, 200, 'application/json', '{"status":"ok"}\n', head);
+        return;
+      case '/metrics':
+        send(res, 200, deps.registry.contentType, await deps.registry.metrics(), head);
+        return;
+      default:
+        send(res, 404, 'application/json', `{"error":"not found","endpoints":${JSON.stringify(ENDPOINTS)}}\n`, head);
+    }
+  };
+  return createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      deps.logger.error({ err }, 'http handler failed');
+      if (!res.headersSent) send(res, 500, 'application/json', '{"error":"internal error"}\n', false);
+      else res.destroy();
+    });
+  });
+}
+
+export async function listen(server: Server, address: ListenAddress): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server.address() as AddressInfo;
+}
+
+export async function closeServer(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive connections from probes would otherwise hold close() open.
+  server.closeAllConnections();
+  await closed;
+}

@@ -1,0 +1,72 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { STATUSES, type Status } from './outcomes.js';
+
+/**
+ * The sidecar's metrics, on a registry of its own (never prom-client's global one). Labels are low
+ * cardinality by construction: outcome codes and statuses, never a customer or account identifier.
+ * The README's metrics table is checked against the registry by a test.
+ */
+export interface SidecarMetrics {
+  readonly registry: Registry;
+  readonly entitled: Gauge;
+  readonly status: Gauge<'status'>;
+  readonly registerAttempts: Counter<'outcome'>;
+  readonly registerDuration: Histogram;
+  readonly verifiedTimestamp: Gauge;
+  readonly keyRotationTimestamp: Gauge;
+  readonly buildInfo: Gauge<'version' | 'node_version'>;
+  setStatus(status: Status): void;
+}
+
+export const METRIC_PREFIX = 'marketplace_entitlement_';
+
+export function createMetrics(version: string): SidecarMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const p = METRIC_PREFIX;
+  const entitled = new Gauge({ name: `${p}entitled`, help: '1 when a verified entitlement exists, else 0.', registers: [registry] });
+  const status = new Gauge({
+    name: `${p}status`,
+    help: 'The current entitlement status: 1 for the current one, 0 for the others.',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const registerAttempts = new Counter({
+    name: `${p}register_attempts_total`,
+    help: 'RegisterUsage attempts by outcome code (ENTITLED, THROTTLED, CUSTOMER_NOT_ENTITLED, ...).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const registerDuration = new Histogram({
+    name: `${p}register_duration_seconds`,
+    help: 'Duration of each RegisterUsage attempt, answered or not.',
+    buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const verifiedTimestamp = new Gauge({
+    name: `${p}verified_timestamp_seconds`,
+    help: 'Unix time at which the entitlement token was verified; 0 until then.',
+    registers: [registry],
+  });
+  const keyRotationTimestamp = new Gauge({
+    name: `${p}key_rotation_timestamp_seconds`,
+    help: 'PublicKeyRotationTimestamp from AWS as Unix time: the seller must ship a new public key version. 0 when AWS sent none.',
+    registers: [registry],
+  });
+  const buildInfo = new Gauge({
+    name: `${p}build_info`,
+    help: 'Always 1; labels carry the sidecar and Node.js versions.',
+    labelNames: ['version', 'node_version'] as const,
+    registers: [registry],
+  });
+  buildInfo.set({ version, node_version: process.version }, 1);
+  entitled.set(0);
+  verifiedTimestamp.set(0);
+  keyRotationTimestamp.set(0);
+  const setStatus = (current: Status) => {
+    for (const s of STATUSES) status.set({ status: s }, s === current ? 1 : 0);
+    entitled.set(current === 'entitled' ? 1 : 0);
+  };
+  setStatus('pending');
+  return { registry, entitled, status, registerAttempts, registerDuration, verifiedTimestamp, keyRotationTimestamp, buildInfo, setStatus };
+}
