@@ -1,0 +1,49 @@
+import { request } from 'node:http';
+import { parseArgs, parseListen } from './args.js';
+
+/**
+ * `check`: exit 0 when the local /healthz answers 200, else 1. For ECS health checks and Docker's
+ * HEALTHCHECK, where there is no shell or curl in the image.
+ */
+
+export const CHECK_TIMEOUT_MS = 3000;
+
+/** The address to dial for a listen address: a wildcard bind is reached on loopback. */
+export function dialHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
+export function probeHealthz(host: string, port: number, timeoutMs = CHECK_TIMEOUT_MS): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: dialHost(host), port, path: '/healthz', method: 'GET', timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export async function runCheckCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<number> {
+  const args = parseArgs(argv, new Set(['listen']));
+  const listenText = args.flags.get('listen') ?? (env.ENTITLEMENT_LISTEN || '0.0.0.0:9797');
+  const listen = parseListen(listenText);
+  if (args.problems.length > 0 || listen === undefined) {
+    for (const p of args.problems) out(p);
+    if (listen === undefined) out(`ENTITLEMENT_LISTEN must be host:port, got "${listenText}"`);
+    return 2;
+  }
+  try {
+    const { status, body } = await probeHealthz(listen.host, listen.port);
+    out(body.trim());
+    return status === 200 ? 0 : 1;
+  } catch (err) {
+    out(`healthz unreachable on ${dialHost(listen.host)}:${listen.port}: ${(err as Error).message}`);
+    return 1;
+  }
+}

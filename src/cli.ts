@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+import { runCheckCommand } from './check.js';
+import { ConfigError, loadSidecarConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { runSidecar } from './sidecar.js';
+import { sidecarVersion } from './version.js';
+import { runVerifyCommand } from './verify-command.js';
+
+export const COMMANDS = ['run', 'check', 'verify', 'emulator', 'version', 'help'] as const;
+
+const USAGE = `Usage: entitlement-sidecar [command] [--flag value ...]
+
+Commands:
+  run        (default) call RegisterUsage, verify the token, write the entitlement file, serve /healthz
+  check      exit 0 if the local /healthz answers 200, else 1 (for health checks without a shell)
+  verify     re-verify an entitlement file offline with the product's public key
+  emulator   run a local AWS Marketplace Metering API endpoint for tests and demos
+  version    print the version
+
+Every setting is an environment variable and a flag; see the README.`;
+
+/** Lets a pending log line reach stdout, then exits even if something still holds the event loop. */
+function exitSoon(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 1500).unref();
+}
+
+async function runCommand(argv: readonly string[]): Promise<number> {
+  const env = process.env;
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const err = (line: string) => process.stderr.write(`${line}\n`);
+  let rest = argv;
+  let command: string = 'run';
+  if (rest[0] !== undefined && !rest[0].startsWith('-')) {
+    command = rest[0];
+    rest = rest.slice(1);
+  }
+  switch (command) {
+    case 'run': {
+      let config;
+      try {
+        config = loadSidecarConfig(rest, env);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        createLogger('info').fatal({ problems: e.problems }, 'invalid configuration; not starting');
+        err(e.message);
+        return 2;
+      }
+      const logger = createLogger(config.logLevel);
+      const controller = new AbortController();
+      const stop = (sig: NodeJS.Signals) => {
+        if (controller.signal.aborted) return;
+        logger.info({ signal: sig }, 'stopping');
+        controller.abort();
+        // SIGTERM must end the process within 2 s whatever still holds the event loop.
+        setTimeout(() => process.exit(0), 1800).unref();
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      await runSidecar({ config, env, logger, signal: controller.signal, version: sidecarVersion() });
+      return 0;
+    }
+    case 'check':
+      return runCheckCommand(rest, env, log);
+    case 'verify':
+      return runVerifyCommand(rest, env, log, err);
+    case 'emulator': {
+      const { runEmulatorCommand } = await import('./emulator/cli.js');
+      return runEmulatorCommand([...rest], env);
+    }
+    case 'version':
+      log(sidecarVersion());
+      return 0;
+    case 'help':
+    case '--help':
+      log(USAGE);
+      return 0;
+    default:
+      err(`unknown command "${command}"; commands: ${COMMANDS.join(', ')}`);
+      err(USAGE);
+      return 2;
+  }
+}
+
+runCommand(process.argv.slice(2)).then(
+  (code) => exitSoon(code),
+  (e: unknown) => {
+    process.stderr.write(`entitlement-sidecar: unexpected error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    exitSoon(1);
+  },
+);

@@ -1,0 +1,218 @@
+import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { SidecarConfig } from './config.js';
+import { describeCredentialSource } from './credentials.js';
+import { readDenial, writeDenial, writeEntitlement, type EntitlementRecord } from './entitlement-file.js';
+import { removeIfExists } from './atomic-file.js';
+import { closeServer, createHttpServer, listen } from './http-server.js';
+import { createMetrics, type SidecarMetrics } from './metrics.js';
+import { OUTCOMES } from './outcomes.js';
+import { resolveRegion, RegionError } from './region.js';
+import { DEFAULT_RETRY_POLICY, registerWithRetry, type RetryPolicy } from './register.js';
+import { EntitlementState, type Observer, type Snapshot } from './state.js';
+import { TokenVerificationError, verifyRegistrationToken } from './verify.js';
+
+export interface SidecarDeps {
+  readonly config: SidecarConfig;
+  /** The environment the AWS settings (region, endpoint, credentials) are read from. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly logger: Logger;
+  /** Aborted on SIGTERM/SIGINT: stops retries and closes the server. */
+  readonly signal: AbortSignal;
+  readonly version: string;
+  readonly retryPolicy?: Partial<Omit<RetryPolicy, 'deadlineMs'>>;
+  /** Builds the Metering client; the default is the real SDK client with the default credential chain. */
+  readonly createClient?: (region: string) => Pick<MarketplaceMeteringClient, 'send'>;
+  readonly observers?: readonly Observer[];
+  readonly onListening?: (address: AddressInfo) => void;
+  readonly onDecided?: (snapshot: Snapshot) => void;
+}
+
+/** Where the endpoint override comes from, as the SDK itself reads it (service id "Marketplace Metering"). */
+export function endpointOverride(env: NodeJS.ProcessEnv): string | undefined {
+  return env.AWS_ENDPOINT_URL_MARKETPLACE_METERING || env.AWS_ENDPOINT_URL || undefined;
+}
+
+function defaultClient(region: string, env: NodeJS.ProcessEnv): MarketplaceMeteringClient {
+  const endpoint = endpointOverride(env);
+  return new MarketplaceMeteringClient({
+    region,
+    // Our own loop retries with a deadline; SDK retries would multiply requests against the quota.
+    maxAttempts: 1,
+    credentials: defaultProvider(),
+    requestHandler: { connectionTimeout: 3000, requestTimeout: DEFAULT_RETRY_POLICY.attemptTimeoutMs },
+    ...(endpoint === undefined ? {} : { endpoint }),
+  });
+}
+
+export async function runSidecar(deps: SidecarDeps): Promise<Snapshot> {
+  const { config, logger, signal } = deps;
+  const state = new EntitlementState();
+  const metrics = createMetrics(deps.version);
+  state.subscribe((s) => metrics.setStatus(s.status));
+  for (const observer of deps.observers ?? []) state.subscribe(observer);
+
+  const server = createHttpServer({ state, registry: metrics.registry, logger: logger.child({ module: 'http' }) });
+  const address = await listen(server, config.listen);
+  logger.info(
+    {
+      version: deps.version,
+      productCode: config.productCode,
+      publicKeyVersion: config.publicKeyVersion,
+      publicKey: { source: config.publicKeySource, bits: config.publicKey.bits, fingerprint: config.publicKey.fingerprint },
+      trustedProductCodes: config.trustedProductCodes,
+      entitlementFile: config.entitlementFile,
+      listen: `${address.address}:${address.port}`,
+      registerDeadlineMs: config.registerDeadlineMs,
+      endpointOverride: endpointOverride(deps.env),
+    },
+    'entitlement sidecar starting',
+  );
+  deps.onListening?.(address);
+
+  try {
+    const decided = await decide(deps, state, metrics);
+    if (decided !== undefined) deps.onDecided?.(decided);
+    if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  } finally {
+    await closeServer(server);
+  }
+  logger.info({ status: state.current.status, code: state.current.code }, 'entitlement sidecar stopped');
+  return state.current;
+}
+
+/** Runs the registration once and records its outcome. Undefined when stopped before an outcome. */
+async function decide(deps: SidecarDeps, state: EntitlementState, metrics: SidecarMetrics): Promise<Snapshot | undefined> {
+  const { config, logger, env, signal } = deps;
+  const fail = async (input: Parameters<EntitlementState['set']>[0]) => {
+    const snapshot = state.set(input);
+    const spec = OUTCOMES[snapshot.code];
+    if (spec.sticky && input.sticky !== true) {
+      try {
+        await writeDenial(config.entitlementFile, {
+          code: snapshot.code,
+          status: snapshot.status,
+          productCode: config.productCode,
+          awsError: snapshot.awsError,
+          message: snapshot.message,
+          deniedAt: snapshot.since,
+        });
+      } catch (err) {
+        logger.error({ err, code: snapshot.code }, 'could not record the denial next to the entitlement file; a restarted sidecar would call again');
+      }
+    }
+    await removeIfExists(config.entitlementFile).catch((err: unknown) => logger.error({ err }, 'could not remove the entitlement file'));
+    logger.error(
+      { status: snapshot.status, code: snapshot.code, awsError: snapshot.awsError, sticky: snapshot.sticky, action: snapshot.action },
+      `not entitled: ${snapshot.message}`,
+    );
+    return snapshot;
+  };
+
+  const denial = await readDenial(config.entitlementFile);
+  if (denial !== undefined) {
+    return fail({
+      code: denial.code,
+      awsError: denial.awsError,
+      sticky: true,
+      message: `denied earlier in this pod/task (${denial.deniedAt || 'time unknown'}): ${denial.message}. RegisterUsage is not called again: AWS reports entitlement errors only on the first call`,
+    });
+  }
+
+  let region: string;
+  try {
+    const resolved = await resolveRegion({ env, signal });
+    region = resolved.region;
+    logger.info({ region, source: resolved.source }, 'region resolved');
+  } catch (err) {
+    if (signal.aborted) return undefined;
+    if (!(err instanceof RegionError)) throw err;
+    return fail({ code: 'REGION_UNRESOLVED', message: err.message });
+  }
+
+  const creds = describeCredentialSource(env);
+  if (creds.warning === undefined) logger.info({ credentialSource: creds.source }, `credentials: ${creds.label}`);
+  else logger.warn({ credentialSource: creds.source, supported: false }, `credentials: ${creds.label}; ${creds.warning}`);
+
+  const client = deps.createClient?.(region) ?? defaultClient(region, env);
+  const result = await registerWithRetry(
+    { productCode: config.productCode, publicKeyVersion: config.publicKeyVersion },
+    {
+      client,
+      signal,
+      policy: { ...DEFAULT_RETRY_POLICY, ...deps.retryPolicy, deadlineMs: config.registerDeadlineMs },
+      onAttempt: (a) => {
+        metrics.registerAttempts.inc({ outcome: a.code });
+        metrics.registerDuration.observe(a.durationMs / 1000);
+        if (a.nextDelayMs !== undefined) {
+          state.set({ code: a.code, message: `attempt ${a.attempt}: ${a.awsError ?? a.code}; retrying in ${a.nextDelayMs} ms`, awsError: a.awsError });
+          logger.warn({ attempt: a.attempt, code: a.code, awsError: a.awsError, retryInMs: a.nextDelayMs }, 'RegisterUsage failed transiently; retrying');
+        }
+      },
+    },
+  );
+  if (result.kind === 'aborted') return undefined;
+  if (result.kind === 'failed') {
+    const id = result.requestId === undefined ? '' : ` (request id ${result.requestId})`;
+    return fail({ code: result.code, awsError: result.awsError, message: `RegisterUsage: ${result.awsError ?? result.code}: ${result.detail}${id}` });
+  }
+
+  const verifiedAt = new Date();
+  let claims;
+  try {
+    claims = await verifyRegistrationToken(result.signature, config.publicKey.key, {
+      productCode: config.productCode,
+      publicKeyVersion: config.publicKeyVersion,
+      nonce: result.nonce,
+    }, { now: verifiedAt });
+  } catch (err) {
+    if (!(err instanceof TokenVerificationError)) throw err;
+    return fail({ code: err.code, message: `the RegisterUsage token was rejected (${err.reason}): ${err.message}` });
+  }
+
+  const rotation = result.publicKeyRotationTimestamp;
+  const record: EntitlementRecord = {
+    productCode: claims.productCode,
+    publicKeyVersion: claims.publicKeyVersion,
+    nonce: claims.nonce,
+    signature: result.signature,
+    issuedAt: claims.issuedAt?.toISOString() ?? null,
+    verifiedAt: verifiedAt.toISOString(),
+    publicKeyRotationTimestamp: rotation?.toISOString() ?? null,
+  };
+  try {
+    await writeEntitlement(config.entitlementFile, record);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    return fail({ code: 'ENTITLEMENT_WRITE_FAILED', message: `writing ${config.entitlementFile} failed (${code})` });
+  }
+
+  metrics.verifiedTimestamp.set(verifiedAt.getTime() / 1000);
+  if (rotation !== undefined) {
+    metrics.keyRotationTimestamp.set(rotation.getTime() / 1000);
+    logger.warn(
+      { publicKeyVersion: config.publicKeyVersion, publicKeyRotationTimestamp: rotation.toISOString() },
+      'AWS reports this public key version has expired (PublicKeyRotationTimestamp): the seller must ship a new MARKETPLACE_PUBLIC_KEY_VERSION and key',
+    );
+  }
+  const snapshot = state.set({
+    code: 'ENTITLED',
+    message: `entitled to ${claims.productCode}; token verified with key version ${claims.publicKeyVersion}`,
+    at: verifiedAt,
+    entitlement: {
+      productCode: claims.productCode,
+      publicKeyVersion: claims.publicKeyVersion,
+      issuedAt: record.issuedAt,
+      verifiedAt: record.verifiedAt,
+      entitlementFile: config.entitlementFile,
+    },
+    ...(rotation === undefined ? {} : { publicKeyRotationTimestamp: rotation.toISOString() }),
+  });
+  logger.info(
+    { status: snapshot.status, code: snapshot.code, attempts: result.attempts, entitlementFile: config.entitlementFile, action: snapshot.action },
+    'entitled',
+  );
+  return snapshot;
+}
