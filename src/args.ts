@@ -30,7 +30,8 @@ export function parseArgs(argv: readonly string[], known: ReadonlySet<string>): 
       value = arg.slice(eq + 1);
     } else {
       value = argv[i + 1];
-      if (value === undefined || value.startsWith('--')) {
+      // A PEM value starts with dashes too; only a flag-shaped word means the value is missing.
+      if (value === undefined || /^--[a-z]/.test(value)) {
         problems.push(`--${name} needs a value`);
         continue;
       }

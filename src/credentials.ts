@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -55,6 +55,12 @@ export function describeCredentialSource(env: NodeJS.ProcessEnv): CredentialSour
 function sharedFilesExist(env: NodeJS.ProcessEnv): boolean {
   const home = env.HOME ?? homedir();
   const credentials = env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, '.aws', 'credentials');
-  // A config file alone usually holds settings, not credentials; the chain passes over it.
-  return existsSync(credentials);
+  // A config file alone usually holds settings, not credentials; the chain passes over it, and over
+  // an empty credentials file (such as /dev/null) too.
+  try {
+    const st = statSync(credentials);
+    return st.isFile() && st.size > 0;
+  } catch {
+    return false;
+  }
 }

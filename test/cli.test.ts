@@ -1,0 +1,192 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { emulator, sidecarAwsEnv } from './helpers/emulator.js';
+import { runCli, startCli, type CliProcess } from './helpers/process.js';
+import { tempDir } from './helpers/tmp.js';
+
+const PRODUCT = 'prod-abc123';
+
+async function started(p: CliProcess): Promise<number> {
+  const line = await p.waitForLine((l) => l.msg === 'entitlement sidecar starting');
+  return Number(String(line.listen).split(':').pop());
+}
+
+function decided(p: CliProcess) {
+  return p.waitForLine((l) => l.msg === 'entitled' || String(l.msg).startsWith('not entitled'));
+}
+
+async function sidecarEnv(emu: Awaited<ReturnType<typeof emulator>>, dir: string, extra: Record<string, string> = {}) {
+  return {
+    ...sidecarAwsEnv(emu, dir),
+    MARKETPLACE_PRODUCT_CODE: PRODUCT,
+    MARKETPLACE_PUBLIC_KEY: emu.publicKeyPem,
+    ENTITLEMENT_FILE: join(dir, 'entitlement.json'),
+    ENTITLEMENT_LISTEN: '127.0.0.1:0',
+    ...extra,
+  };
+}
+
+describe('entitlement-sidecar run, as a real process', () => {
+  it('exits 2 and names every invalid setting', async () => {
+    const r = await runCli(['run', '--register-deadline', 'forever'], {
+      MARKETPLACE_PRODUCT_CODE: 'bad code',
+      MARKETPLACE_PUBLIC_KEY_VERSION: 'x',
+      ENTITLEMENT_LISTEN: ':',
+    });
+    expect(r.code).toBe(2);
+    for (const name of ['MARKETPLACE_PRODUCT_CODE', 'MARKETPLACE_PUBLIC_KEY_VERSION', 'MARKETPLACE_PUBLIC_KEY_FILE or MARKETPLACE_PUBLIC_KEY', 'ENTITLEMENT_LISTEN', 'ENTITLEMENT_REGISTER_DEADLINE', 'ENTITLEMENT_FILE']) {
+      expect(r.stderr).toContain(`- ${name}`);
+    }
+    const fatal = r.lines.find((l) => l.msg === 'invalid configuration; not starting');
+    expect((fatal?.problems as string[]).length).toBe(6);
+  });
+
+  it('registers, writes the file, answers check and stops on SIGTERM with exit 0', async () => {
+    const emu = await emulator();
+    const dir = tempDir();
+    const p = startCli(['run'], await sidecarEnv(emu, dir));
+    const port = await started(p);
+    await decided(p);
+    expect(JSON.parse(readFileSync(join(dir, 'entitlement.json'), 'utf8'))).toMatchObject({ productCode: PRODUCT });
+    const check = await runCli(['check', '--listen', `0.0.0.0:${port}`], {});
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({ status: 'entitled' });
+    const t0 = Date.now();
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(p.lines().some((l) => l.msg === 'stopping' && l.signal === 'SIGTERM')).toBe(true);
+  });
+
+  it('stops within 2 s on SIGTERM in the middle of a backoff', async () => {
+    const emu = await emulator({ throttle: 1_000_000, rateLimit: null });
+    const dir = tempDir();
+    const p = startCli(['run'], await sidecarEnv(emu, dir));
+    // Three throttles in: the backoff is now seconds long.
+    await p.waitForLine((l) => l.msg === 'RegisterUsage failed transiently; retrying' && Number(l.attempt) >= 3);
+    const t0 = Date.now();
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(existsSync(join(dir, 'entitlement.json'))).toBe(false);
+  });
+
+  it('keeps a denial across a restart of the container: zero further calls, same answer, check fails', async () => {
+    const emu = await emulator({ mode: 'not-entitled' });
+    const dir = tempDir();
+    const env = await sidecarEnv(emu, dir);
+    const first = startCli(['run'], env);
+    await started(first);
+    expect(await decided(first)).toMatchObject({ code: 'CUSTOMER_NOT_ENTITLED', awsError: 'CustomerNotEntitledException' });
+    first.child.kill('SIGTERM');
+    await first.exited;
+    expect(emu.state().totalCalls).toBe(1);
+
+    // AWS would now let this pod through: only the first call from a pod is denied.
+    emu.setScenario({ mode: 'entitled' });
+    const second = startCli(['run'], env);
+    const port = await started(second);
+    expect(await decided(second)).toMatchObject({ code: 'CUSTOMER_NOT_ENTITLED', sticky: true });
+    expect(emu.state().totalCalls).toBe(1);
+    const check = await runCli(['check', '--listen', `127.0.0.1:${port}`], {});
+    expect(check.code).toBe(1);
+    expect(JSON.parse(check.stdout)).toMatchObject({ status: 'not_entitled', code: 'CUSTOMER_NOT_ENTITLED', sticky: true });
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  });
+
+  it('reports missing credentials as misconfigured, naming the fix', async () => {
+    const emu = await emulator();
+    const dir = tempDir();
+    const env = await sidecarEnv(emu, dir);
+    delete env.AWS_ACCESS_KEY_ID;
+    delete env.AWS_SECRET_ACCESS_KEY;
+    const p = startCli(['run'], env);
+    expect(await decided(p)).toMatchObject({ code: 'CREDENTIALS_UNAVAILABLE', status: 'misconfigured' });
+    expect(p.lines().some((l) => l.level === 'warn' && l.credentialSource === 'instance-profile')).toBe(true);
+    expect(emu.state().totalCalls).toBe(0);
+  });
+
+  it('exits 2 naming ENTITLEMENT_FILE when its directory is not writable', async () => {
+    const emu = await emulator();
+    const dir = tempDir();
+    const ro = join(dir, 'ro');
+    mkdirSync(ro);
+    chmodSync(ro, 0o555);
+    chmodSync(dir, 0o755);
+    const env = await sidecarEnv(emu, dir, { ENTITLEMENT_FILE: join(ro, 'entitlement.json') });
+    writeFileSync(join(dir, 'key.pem'), emu.publicKeyPem, { mode: 0o644 });
+    // Root writes through mode bits, so drop to an unprivileged uid as the image does (uid 65532).
+    const asNonRoot = process.getuid?.() === 0 ? ['setpriv', '--reuid=65532', '--regid=65532', '--clear-groups'] : [];
+    const r = await runCli(['run'], env, asNonRoot);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`ENTITLEMENT_FILE its directory ${ro} is not writable (EACCES)`);
+  });
+
+  it('never logs the credentials or the token', async () => {
+    const emu = await emulator();
+    const dir = tempDir();
+    const p = startCli(['run', '--log-level', 'trace'], await sidecarEnv(emu, dir));
+    await decided(p);
+    const token = String(JSON.parse(readFileSync(join(dir, 'entitlement.json'), 'utf8')).signature);
+    const out = p.stdout() + p.stderr();
+    expect(out).not.toContain(token.split('.')[2]);
+    expect(out).not.toContain(String(sidecarAwsEnv(emu, dir).AWS_SECRET_ACCESS_KEY));
+  });
+});
+
+describe('entitlement-sidecar check', () => {
+  it('exits 1 when nothing listens', async () => {
+    const r = await runCli(['check'], { ENTITLEMENT_LISTEN: '127.0.0.1:1' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('healthz unreachable on 127.0.0.1:1');
+  });
+  it('exits 2 on a malformed listen address', async () => {
+    expect((await runCli(['check'], { ENTITLEMENT_LISTEN: 'nope' })).code).toBe(2);
+  });
+});
+
+describe('entitlement-sidecar verify', () => {
+  async function entitledFile() {
+    const emu = await emulator();
+    const dir = tempDir();
+    const p = startCli(['run'], await sidecarEnv(emu, dir));
+    await decided(p);
+    p.child.kill('SIGTERM');
+    await p.exited;
+    const keyFile = join(dir, 'key.pem');
+    writeFileSync(keyFile, emu.publicKeyPem);
+    return { file: join(dir, 'entitlement.json'), keyFile, dir };
+  }
+
+  it('exits 0 for the file the sidecar wrote, and 1 with the reason once it is edited', async () => {
+    const { file, keyFile } = await entitledFile();
+    const env = { ENTITLEMENT_FILE: file, MARKETPLACE_PUBLIC_KEY_FILE: keyFile, MARKETPLACE_PRODUCT_CODE: PRODUCT };
+    const good = await runCli(['verify'], env);
+    expect(good.code).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ valid: true, productCode: PRODUCT, publicKeyVersion: 1 });
+
+    const record = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify({ ...record, nonce: 'forged' }));
+    const edited = await runCli(['verify'], env);
+    expect(edited.code).toBe(1);
+    expect(JSON.parse(edited.stderr)).toMatchObject({ valid: false, reason: 'nonce_mismatch' });
+
+    writeFileSync(file, JSON.stringify(record));
+    const wrongProduct = await runCli(['verify', '--product-code', 'prod-other'], env);
+    expect(wrongProduct.code).toBe(1);
+    expect(JSON.parse(wrongProduct.stderr)).toMatchObject({ reason: 'product_code_mismatch' });
+  });
+
+  it('exits 1 for a file signed by another key and 2 without a key', async () => {
+    const { file } = await entitledFile();
+    const other = await emulator();
+    const r = await runCli(['verify', '--entitlement-file', file, '--public-key', other.publicKeyPem], {});
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stderr)).toMatchObject({ reason: 'signature' });
+    const noKey = await runCli(['verify', '--entitlement-file', file], {});
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('MARKETPLACE_PUBLIC_KEY_FILE or MARKETPLACE_PUBLIC_KEY is required');
+  });
+});
