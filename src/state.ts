@@ -54,7 +54,7 @@ export class EntitlementState {
     const { at, ...rest } = input;
     const previous = this.#current;
     const spec = OUTCOMES[input.code];
-    this.#current = Object.freeze({ ...rest, status: spec.status, action: spec.action, since: (at ?? new Date()).toISOString() });
+    this.#current = Object.freeze({ status: spec.status, ...rest, action: spec.action, since: (at ?? new Date()).toISOString() });
     for (const observe of this.#observers) observe(this.#current, previous);
     return this.#current;
   }
