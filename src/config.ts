@@ -13,15 +13,16 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * `flag` is the command-line form; flags win over the environment.
  */
 export const SETTINGS = [
-  { env: 'MARKETPLACE_PRODUCT_CODE', flag: 'product-code', default: undefined },
-  { env: 'MARKETPLACE_PUBLIC_KEY_VERSION', flag: 'public-key-version', default: '1' },
-  { env: 'MARKETPLACE_PUBLIC_KEY_FILE', flag: 'public-key-file', default: undefined },
-  { env: 'MARKETPLACE_PUBLIC_KEY', flag: 'public-key', default: undefined },
-  { env: 'MARKETPLACE_TRUSTED_PRODUCT_CODES', flag: 'trusted-product-codes', default: undefined },
-  { env: 'ENTITLEMENT_FILE', flag: 'entitlement-file', default: '/var/run/marketplace/entitlement.json' },
-  { env: 'ENTITLEMENT_LISTEN', flag: 'listen', default: '0.0.0.0:9797' },
-  { env: 'ENTITLEMENT_REGISTER_DEADLINE', flag: 'register-deadline', default: '30m' },
-  { env: 'LOG_LEVEL', flag: 'log-level', default: 'info' },
+  { env: 'MARKETPLACE_PRODUCT_CODE', flag: 'product-code', default: undefined, required: true },
+  { env: 'MARKETPLACE_PUBLIC_KEY_VERSION', flag: 'public-key-version', default: '1', required: false },
+  // Exactly one of the two key settings is required.
+  { env: 'MARKETPLACE_PUBLIC_KEY_FILE', flag: 'public-key-file', default: undefined, required: true },
+  { env: 'MARKETPLACE_PUBLIC_KEY', flag: 'public-key', default: undefined, required: true },
+  { env: 'MARKETPLACE_TRUSTED_PRODUCT_CODES', flag: 'trusted-product-codes', default: undefined, required: false },
+  { env: 'ENTITLEMENT_FILE', flag: 'entitlement-file', default: '/var/run/marketplace/entitlement.json', required: false },
+  { env: 'ENTITLEMENT_LISTEN', flag: 'listen', default: '0.0.0.0:9797', required: false },
+  { env: 'ENTITLEMENT_REGISTER_DEADLINE', flag: 'register-deadline', default: '30m', required: false },
+  { env: 'LOG_LEVEL', flag: 'log-level', default: 'info', required: false },
 ] as const;
 type SettingName = (typeof SETTINGS)[number]['env'];
 

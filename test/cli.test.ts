@@ -16,7 +16,7 @@ function decided(p: CliProcess) {
   return p.waitForLine((l) => l.msg === 'entitled' || String(l.msg).startsWith('not entitled'));
 }
 
-async function sidecarEnv(emu: Awaited<ReturnType<typeof emulator>>, dir: string, extra: Record<string, string> = {}) {
+async function sidecarEnv(emu: Awaited<ReturnType<typeof emulator>>, dir: string, extra: Record<string, string> = {}): Promise<NodeJS.ProcessEnv> {
   return {
     ...sidecarAwsEnv(emu, dir),
     MARKETPLACE_PRODUCT_CODE: PRODUCT,
