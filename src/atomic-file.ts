@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+
+function tempPrefix(path: string): string {
+  return `.${basename(path)}.`;
+}
 
 /**
  * Writes a file other processes read, so that a reader sees either the old file or the whole new one:
@@ -9,7 +13,7 @@ import { basename, dirname, join } from 'node:path';
  */
 export async function writeFileAtomic(path: string, content: string, mode: number): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, `${tempPrefix(path)}${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(tmp, 'wx', mode);
   try {
     await handle.writeFile(content, 'utf8');
@@ -50,4 +54,20 @@ export async function removeIfExists(path: string): Promise<boolean> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
+}
+
+/**
+ * Removes temporary files a killed writer left behind (kill -9 between open and rename). Only files of
+ * this writer's naming pattern for this path are touched. Returns how many were removed.
+ */
+export async function removeStaleTemporaries(path: string): Promise<number> {
+  const prefix = tempPrefix(path);
+  let removed = 0;
+  for (const name of await readdir(dirname(path))) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) {
+      await unlink(join(dirname(path), name)).catch(() => undefined);
+      removed++;
+    }
+  }
+  return removed;
 }

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { SidecarConfig } from './config.js';
 import { describeCredentialSource } from './credentials.js';
-import { readDenial, writeDenial, writeEntitlement, type EntitlementRecord } from './entitlement-file.js';
-import { removeIfExists } from './atomic-file.js';
+import { denialPathFor, readDenial, writeDenial, writeEntitlement, type EntitlementRecord } from './entitlement-file.js';
+import { removeIfExists, removeStaleTemporaries } from './atomic-file.js';
 import { closeServer, createHttpServer, listen } from './http-server.js';
 import { createMetrics, type SidecarMetrics } from './metrics.js';
 import { OUTCOMES } from './outcomes.js';
@@ -111,6 +111,10 @@ async function decide(deps: SidecarDeps, state: EntitlementState, metrics: Sidec
     return snapshot;
   };
 
+  for (const path of [config.entitlementFile, denialPathFor(config.entitlementFile)]) {
+    const stale = await removeStaleTemporaries(path).catch(() => 0);
+    if (stale > 0) logger.info({ path, removed: stale }, 'removed temporary files left by an interrupted write');
+  }
   const denial = await readDenial(config.entitlementFile);
   if (denial !== undefined) {
     return fail({

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { removeIfExists, writeFileAtomic } from '../src/atomic-file.js';
+import { removeIfExists, removeStaleTemporaries, writeFileAtomic } from '../src/atomic-file.js';
 import { tempDir } from './helpers/tmp.js';
 
 /** A separate process that reads the file as fast as it can until told to stop, and counts what it saw. */
@@ -72,5 +72,17 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(path, 'x', 0o644);
     expect(await removeIfExists(path)).toBe(true);
     expect(await removeIfExists(path)).toBe(false);
+  });
+});
+
+describe('removeStaleTemporaries', () => {
+  it("removes only this path's leftover temporary files", async () => {
+    const dir = tempDir();
+    const path = join(dir, 'entitlement.json');
+    writeFileSync(join(dir, '.entitlement.json.123.abcdef.tmp'), '{"partial');
+    writeFileSync(join(dir, '.other.json.123.abcdef.tmp'), 'x');
+    writeFileSync(path, '{}');
+    expect(await removeStaleTemporaries(path)).toBe(1);
+    expect(readdirSync(dir).sort()).toEqual(['.other.json.123.abcdef.tmp', 'entitlement.json']);
   });
 });

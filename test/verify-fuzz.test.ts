@@ -19,7 +19,7 @@ const expected = { productCode: 'prod-abc123', publicKeyVersion: 1, nonce: 'nonc
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 type Mutation = (token: string, r: () => number) => string;
-const pick = <T>(xs: readonly T[], r: () => number): T => xs[Math.floor(r() * xs.length)] as T;
+const pick = <T>(xs: ArrayLike<T>, r: () => number): T => xs[Math.floor(r() * xs.length)] as T;
 const b64 = (s: string) => Buffer.from(s).toString('base64url');
 /** A segment's JSON object, or undefined when an earlier mutation already broke it. */
 const json = (s: string | undefined): Record<string, unknown> | undefined => {
