@@ -1,0 +1,69 @@
+/**
+ * The emulator's control surface under /_emulator/: no SigV4, so a demo script, a shell or a test in
+ * another language can switch scenarios with plain curl. Never part of what AWS serves.
+ */
+import { parseScenarioPatch } from './scenario.js';
+import type { EmulatorStore } from './state.js';
+
+export const ADMIN_PREFIX = '/_emulator/';
+
+export interface AdminDeps {
+  readonly store: EmulatorStore;
+  readonly publicKeyPem: string;
+  /** Clears counts, callers, calls, injected faults and rate-limit buckets. */
+  readonly reset: () => void;
+}
+
+export interface AdminAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+const json = (status: number, value: unknown, extra: Record<string, string> = {}): AdminAnswer => ({
+  status,
+  headers: { 'content-type': 'application/json', ...extra },
+  body: `${JSON.stringify(value)}\n`,
+});
+
+type Route = { readonly method: string; readonly handle: (body: Buffer, deps: AdminDeps) => AdminAnswer };
+
+function putScenario(body: Buffer, deps: AdminDeps): AdminAnswer {
+  let input: unknown;
+  try {
+    input = JSON.parse(body.toString('utf8'));
+  } catch {
+    return json(400, { error: 'invalid scenario', problems: ['the body must be a JSON object (a partial scenario)'] });
+  }
+  const parsed = parseScenarioPatch(input);
+  if (!parsed.ok) return json(400, { error: 'invalid scenario', problems: parsed.problems });
+  return json(200, deps.store.setScenario(parsed.patch));
+}
+
+const routes: Readonly<Record<string, Route>> = {
+  state: { method: 'GET', handle: (_b, d) => json(200, d.store.state()) },
+  scenario: { method: 'PUT', handle: putScenario },
+  reset: {
+    method: 'POST',
+    handle: (_b, d) => {
+      d.reset();
+      return json(200, d.store.state());
+    },
+  },
+  'public-key': {
+    method: 'GET',
+    handle: (_b, d) => ({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: d.publicKeyPem }),
+  },
+  calls: { method: 'GET', handle: (_b, d) => json(200, { calls: d.store.recentCalls() }) },
+};
+
+export function handleAdmin(method: string, path: string, body: Buffer, deps: AdminDeps): AdminAnswer {
+  const name = path.slice(ADMIN_PREFIX.length);
+  const route = Object.hasOwn(routes, name) ? routes[name] : undefined;
+  if (route === undefined) {
+    const known = Object.entries(routes).map(([n, r]) => `${r.method} ${ADMIN_PREFIX}${n}`);
+    return json(404, { error: `no admin endpoint ${path}`, endpoints: known });
+  }
+  if (method !== route.method) return json(405, { error: `${path} accepts ${route.method} only` }, { allow: route.method });
+  return route.handle(body, deps);
+}

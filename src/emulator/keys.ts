@@ -1,0 +1,48 @@
+/**
+ * The emulator's signing key pair, made fresh at every start (a committed private key would be a
+ * key anyone could mint "entitled" tokens with), and the atomic hand-off of its public half.
+ */
+import { generateKeyPair, randomUUID } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const generate = promisify(generateKeyPair);
+
+export interface KeyPair {
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  /** SubjectPublicKeyInfo PEM, the form AWS Marketplace hands sellers. */
+  readonly publicKeyPem: string;
+}
+
+/** RSA key pair; PS256 needs at least 2048 bits, real product keys are 3072. */
+export async function generateRsaKeyPair(bits: number): Promise<KeyPair> {
+  if (!Number.isSafeInteger(bits) || bits < 2048 || bits > 8192) {
+    throw new RangeError(`keyBits must be an integer from 2048 to 8192 (PS256 needs >= 2048); got ${bits}`);
+  }
+  const { privateKey, publicKey } = await generate('rsa', { modulusLength: bits, publicExponent: 0x10001 });
+  return { privateKey, publicKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+/**
+ * Writes `content` so that readers see either the old file or the whole new one, never a torn
+ * write: temp file in the same directory, fsync, rename. 0644 because the key is public.
+ */
+export async function writeFileAtomic(path: string, content: string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
+  const handle = await open(tmp, 'w', 0o644);
+  try {
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * What the emulator is told to do: the entitlement answer, injected faults and token defects.
+ * One parser serves the start options, `setScenario` and the admin endpoint, so all three accept
+ * and reject exactly the same input with the same messages.
+ */
+
+export const MODES = [
+  'entitled',
+  'not-entitled',
+  'platform-not-supported',
+  'invalid-product-code',
+  'invalid-region',
+  'invalid-public-key-version',
+  'disabled-api',
+] as const;
+export type Mode = (typeof MODES)[number];
+
+export const BAD_TOKENS = [
+  'tampered-signature',
+  'wrong-nonce',
+  'wrong-product-code',
+  'wrong-key-version',
+  'alg-none',
+  'rs256',
+  'hs256-public-key',
+  'foreign-key',
+  'future-iat',
+  'missing-claims',
+  'pascal-case-claims',
+] as const;
+export type BadToken = (typeof BAD_TOKENS)[number];
+
+export interface RateLimit {
+  /** Tokens added per second. */
+  perSecond: number;
+  /** Bucket size: how many calls may arrive at once. */
+  burst: number;
+}
+
+export interface Scenario {
+  mode: Mode;
+  /** The next N calls answer ThrottlingException. */
+  throttle: number;
+  /** The next N calls answer 500 InternalServiceErrorException. */
+  internalError: number;
+  /** Per-account token bucket; null switches it off. */
+  rateLimit: RateLimit | null;
+  /** Wall-clock delay before answering (a real timer, so client timeouts can be tested). */
+  latencyMs: number;
+  /** Epoch seconds sent as PublicKeyRotationTimestamp; null leaves the field out, as AWS does for a current key. */
+  rotationTimestamp: number | null;
+  /** Mint a defective token instead of a valid one, to test verifiers. */
+  badToken: BadToken | null;
+}
+
+/** AWS's quota for RegisterUsage: 5 requests per second per account per region. */
+export const DEFAULT_SCENARIO: Readonly<Scenario> = Object.freeze({
+  mode: 'entitled',
+  throttle: 0,
+  internalError: 0,
+  rateLimit: Object.freeze({ perSecond: 5, burst: 5 }),
+  latencyMs: 0,
+  rotationTimestamp: null,
+  badToken: null,
+});
+
+const KEYS = Object.keys(DEFAULT_SCENARIO) as (keyof Scenario)[];
+const MAX_LATENCY_MS = 600_000;
+
+export type ScenarioParse = { ok: true; patch: Partial<Scenario> } | { ok: false; problems: string[] };
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function parseRateLimit(v: unknown, problems: string[]): RateLimit | null | undefined {
+  if (v === null) return null;
+  const allowed = 'rateLimit must be null or {"perSecond": number > 0, "burst": integer >= 1}';
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    problems.push(allowed);
+    return undefined;
+  }
+  const { perSecond, burst, ...rest } = v as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  const ok =
+    typeof perSecond === 'number' && Number.isFinite(perSecond) && perSecond > 0 &&
+    typeof burst === 'number' && Number.isSafeInteger(burst) && burst >= 1 && extra.length === 0;
+  if (!ok) {
+    problems.push(extra.length > 0 ? `${allowed}; unknown field(s): ${extra.join(', ')}` : allowed);
+    return undefined;
+  }
+  return { perSecond, burst };
+}
+
+/** Checks a partial scenario from untrusted input, collecting every problem, each naming its field. */
+export function parseScenarioPatch(input: unknown): ScenarioParse {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, problems: [`scenario must be a JSON object with any of: ${KEYS.join(', ')}`] };
+  }
+  const problems: string[] = [];
+  const patch: Partial<Scenario> = {};
+  for (const [key, value] of Object.entries(input)) {
+    // `{ mode: undefined }` is a valid Partial<Scenario> in TypeScript: it means "not given".
+    if (value === undefined) continue;
+    switch (key) {
+      case 'mode':
+        if ((MODES as readonly unknown[]).includes(value)) patch.mode = value as Mode;
+        else problems.push(`mode must be one of: ${MODES.join(', ')}`);
+        break;
+      case 'throttle':
+      case 'internalError':
+        if (isCount(value)) patch[key] = value;
+        else problems.push(`${key} must be an integer >= 0`);
+        break;
+      case 'latencyMs':
+        if (isCount(value) && value <= MAX_LATENCY_MS) patch.latencyMs = value;
+        else problems.push(`latencyMs must be an integer from 0 to ${MAX_LATENCY_MS}`);
+        break;
+      case 'rotationTimestamp':
+        if (value === null || isCount(value)) patch.rotationTimestamp = value;
+        else problems.push('rotationTimestamp must be null or an integer >= 0 (epoch seconds)');
+        break;
+      case 'badToken':
+        if (value === null || (BAD_TOKENS as readonly unknown[]).includes(value)) patch.badToken = value as BadToken | null;
+        else problems.push(`badToken must be null or one of: ${BAD_TOKENS.join(', ')}`);
+        break;
+      case 'rateLimit': {
+        const parsed = parseRateLimit(value, problems);
+        if (parsed !== undefined) patch.rateLimit = parsed;
+        break;
+      }
+      default:
+        problems.push(`${key} is not a scenario field; allowed fields: ${KEYS.join(', ')}`);
+    }
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, patch };
+}
+
+/** A fresh scenario: the base with the (already parsed) patch applied. Nested objects are copied, never shared. */
+export function applyScenario(base: Readonly<Scenario>, patch: Partial<Scenario>): Scenario {
+  const merged = { ...base, ...patch };
+  return { ...merged, rateLimit: merged.rateLimit === null ? null : { ...merged.rateLimit } };
+}
+
+/** Parses and applies, or throws a TypeError listing every problem (for the programmatic API). */
+export function mergeScenario(base: Readonly<Scenario>, input: unknown): Scenario {
+  const parsed = parseScenarioPatch(input);
+  if (!parsed.ok) throw new TypeError(`invalid emulator scenario: ${parsed.problems.join('; ')}`);
+  return applyScenario(base, parsed.patch);
+}

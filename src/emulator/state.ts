@@ -1,0 +1,93 @@
+/**
+ * Everything the emulator remembers between calls: the scenario, counts per operation and outcome,
+ * the callers that have already made their first RegisterUsage call, and the most recent calls.
+ * One instance per emulator, owned by it; nothing here is module-global.
+ */
+import { applyScenario, DEFAULT_SCENARIO, mergeScenario } from './scenario.js';
+import type { Scenario } from './scenario.js';
+
+export const MAX_CALLS_KEPT = 1000;
+
+/** `success` or the error code that was answered. */
+export type Outcome = 'success' | string;
+
+export interface CallRecord {
+  /** ISO 8601 time from the emulator's clock. */
+  readonly time: string;
+  readonly requestId: string;
+  readonly operation: string;
+  readonly outcome: Outcome;
+  /** The SigV4 access key id, or null when the request never got that far. */
+  readonly caller: string | null;
+  readonly productCode: string | null;
+  readonly nonce: string | null;
+  /** The header names the client signed (handy to see what a client really signs). */
+  readonly signedHeaders: readonly string[];
+}
+
+export type Counts = Record<string, Record<Outcome, number>>;
+
+export interface EmulatorState {
+  readonly scenario: Scenario;
+  readonly counts: Counts;
+  readonly knownCallers: number;
+  readonly totalCalls: number;
+}
+
+export class EmulatorStore {
+  private current: Scenario;
+  private counts: Counts = {};
+  private total = 0;
+  private calls: CallRecord[] = [];
+  /** Callers (access key + session token hash) whose first RegisterUsage call has been decided. */
+  readonly callers = new Set<string>();
+
+  constructor(initial: Partial<Scenario> | undefined) {
+    this.current = mergeScenario(DEFAULT_SCENARIO, initial ?? {});
+  }
+
+  scenario(): Scenario {
+    return applyScenario(this.current, {});
+  }
+
+  /** Validates and applies a partial scenario; throws a TypeError naming every bad field. */
+  setScenario(patch: unknown): Scenario {
+    this.current = mergeScenario(this.current, patch);
+    return this.scenario();
+  }
+
+  /** Consumes one injected fault of the given kind; true when this call must fail with it. */
+  consume(kind: 'throttle' | 'internalError'): boolean {
+    if (this.current[kind] <= 0) return false;
+    this.current[kind] -= 1;
+    return true;
+  }
+
+  record(call: CallRecord): void {
+    const byOutcome = (this.counts[call.operation] ??= {});
+    byOutcome[call.outcome] = (byOutcome[call.outcome] ?? 0) + 1;
+    this.total += 1;
+    this.calls.push(call);
+    // Amortised trimming: drop the overflow in one splice once it reaches a tenth of the limit.
+    if (this.calls.length > MAX_CALLS_KEPT + MAX_CALLS_KEPT / 10) this.calls.splice(0, this.calls.length - MAX_CALLS_KEPT);
+  }
+
+  recentCalls(): CallRecord[] {
+    return this.calls.slice(-MAX_CALLS_KEPT);
+  }
+
+  state(): EmulatorState {
+    const counts: Counts = {};
+    for (const [op, byOutcome] of Object.entries(this.counts)) counts[op] = { ...byOutcome };
+    return { scenario: this.scenario(), counts, knownCallers: this.callers.size, totalCalls: this.total };
+  }
+
+  /** Forgets counts, calls and callers and clears pending injected faults; the rest of the scenario stays. */
+  reset(): void {
+    this.counts = {};
+    this.total = 0;
+    this.calls = [];
+    this.callers.clear();
+    this.current = applyScenario(this.current, { throttle: 0, internalError: 0 });
+  }
+}
