@@ -1,0 +1,120 @@
+/**
+ * AWS's own clients as peers: Debian's AWS CLI v2 (/usr/bin/aws, not the pip v1 CLI on PATH) and
+ * boto3 (/usr/bin/python3 with python3-boto3). If the emulator's wire format or SigV4 check were
+ * off, these real clients would say so. The Debian CLI ignores AWS_ENDPOINT_URL_*, hence --endpoint-url.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { importSPKI, jwtVerify } from 'jose';
+import type { Emulator } from '../../src/emulator/index.js';
+import { CRED, PRODUCT, runProcess, startTestEmulator } from './helpers.js';
+
+const AWS_CLI = process.env['AWS_CLI'] ?? '/usr/bin/aws';
+const PYTHON = process.env['AWS_PYTHON'] ?? '/usr/bin/python3';
+
+describe('AWS CLI v2 and boto3 against the emulator', () => {
+  let emulator: Emulator;
+  let home: string;
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ scenario: { rateLimit: null } });
+    home = await mkdtemp(join(tmpdir(), 'emulator-aws-home-'));
+  });
+  afterAll(async () => {
+    await emulator.close();
+    await rm(home, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    emulator.reset();
+    emulator.setScenario({ mode: 'entitled', rotationTimestamp: null });
+  });
+
+  /** Only what the clients need: no profile, no instance metadata, no retries, nothing from the host's ~/.aws. */
+  const env = (secret = CRED.secretAccessKey): NodeJS.ProcessEnv => ({
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: home,
+    LANG: 'C.UTF-8',
+    AWS_ACCESS_KEY_ID: CRED.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: secret,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_MAX_ATTEMPTS: '1',
+    AWS_PAGER: '',
+  });
+
+  const cli = (o: { region?: string; nonce?: string; secret?: string } = {}) =>
+    runProcess(
+      AWS_CLI,
+      ['meteringmarketplace', 'register-usage', '--endpoint-url', emulator.url, '--region', o.region ?? 'us-east-1',
+        '--product-code', PRODUCT, '--public-key-version', '1', '--nonce', o.nonce ?? 'cli-nonce', '--output', 'json'],
+      env(o.secret),
+    );
+
+  it('the CLI gets a Signature that verifies with the emulator public key', async () => {
+    const { code, stdout, stderr } = await cli({ nonce: 'cli-nonce-1' });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout) as { Signature: string };
+    const { payload } = await jwtVerify(out.Signature, await importSPKI(emulator.publicKeyPem, 'PS256'), { algorithms: ['PS256'] });
+    expect(payload).toMatchObject({ productCode: PRODUCT, publicKeyVersion: 1, nonce: 'cli-nonce-1' });
+    // What botocore signs for this JSON 1.1 call (recorded by the emulator's verifier).
+    expect(emulator.calls().at(-1)?.signedHeaders).toEqual(['content-type', 'host', 'x-amz-date', 'x-amz-target']);
+  });
+
+  it('the CLI reports CustomerNotEntitledException on the first call, exits 254, and gets a token on the second', async () => {
+    emulator.setScenario({ mode: 'not-entitled' });
+    const first = await cli();
+    expect(first.code).toBe(254);
+    expect(first.stderr).toContain('An error occurred (CustomerNotEntitledException) when calling the RegisterUsage operation');
+    const second = await cli();
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)).toHaveProperty('Signature');
+  });
+
+  it('the CLI reports InvalidRegionException when called for another region', async () => {
+    const { code, stderr } = await cli({ region: 'eu-west-1' });
+    expect(code).toBe(254);
+    expect(stderr).toContain('An error occurred (InvalidRegionException)');
+  });
+
+  it('the CLI reports InvalidSignatureException for a wrong secret key', async () => {
+    const { code, stderr } = await cli({ secret: 'wrong/secret' });
+    expect(code).toBe(254);
+    expect(stderr).toContain('An error occurred (InvalidSignatureException)');
+  });
+
+  it('the CLI shows PublicKeyRotationTimestamp as the same instant the emulator sent', async () => {
+    emulator.setScenario({ rotationTimestamp: 1_767_225_600 });
+    const { code, stdout } = await cli();
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout) as { PublicKeyRotationTimestamp: string };
+    expect(new Date(out.PublicKeyRotationTimestamp).getTime()).toBe(1_767_225_600_000);
+  });
+
+  const BOTO3 = `
+import json, sys
+import boto3
+client = boto3.client('meteringmarketplace', endpoint_url=sys.argv[1], region_name='us-east-1')
+out = []
+for nonce in ('boto-1', 'boto-2'):
+    try:
+        r = client.register_usage(ProductCode=sys.argv[2], PublicKeyVersion=1, Nonce=nonce)
+        out.append({'Signature': r['Signature']})
+    except client.exceptions.PlatformNotSupportedException as e:
+        out.append({'modelled': e.response['Error']['Code'], 'status': e.response['ResponseMetadata']['HTTPStatusCode']})
+print(json.dumps(out))
+`;
+
+  it('boto3 raises the modelled PlatformNotSupportedException first, then gets a token that verifies', async () => {
+    emulator.setScenario({ mode: 'platform-not-supported' });
+    const { code, stdout, stderr } = await runProcess(PYTHON, ['-c', BOTO3, emulator.url, PRODUCT], env());
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const [denied, admitted] = JSON.parse(stdout) as [{ modelled: string; status: number }, { Signature: string }];
+    expect(denied).toEqual({ modelled: 'PlatformNotSupportedException', status: 400 });
+    const { payload } = await jwtVerify(admitted.Signature, await importSPKI(emulator.publicKeyPem, 'PS256'), { algorithms: ['PS256'] });
+    expect(payload).toMatchObject({ productCode: PRODUCT, nonce: 'boto-2' });
+  });
+});

@@ -1,0 +1,180 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEmulatorArgs, runEmulatorCommand } from '../../src/emulator/cli.js';
+import { DEFAULT_EMULATOR_CREDENTIALS, MODES } from '../../src/emulator/index.js';
+import type { Emulator } from '../../src/emulator/index.js';
+import { meteringClient, PRODUCT, rawRequest, register, rejection } from './helpers.js';
+import { startCli } from '../helpers/process.js';
+
+describe('parseEmulatorArgs', () => {
+  it('needs only a region; everything else has a default', () => {
+    expect(parseEmulatorArgs(['--region', 'eu-west-1'], {})).toEqual({
+      ok: true,
+      options: { host: '127.0.0.1', port: 8787, region: 'eu-west-1', credentials: DEFAULT_EMULATOR_CREDENTIALS, keyBits: 3072, scenario: {} },
+    });
+  });
+
+  it('reads the environment, EMULATOR_REGION before AWS_REGION, and flags win over both', () => {
+    const env = {
+      EMULATOR_LISTEN: '0.0.0.0:9000',
+      EMULATOR_REGION: 'ap-south-1',
+      AWS_REGION: 'us-west-2',
+      EMULATOR_SCENARIO: 'disabled-api',
+      EMULATOR_PUBLIC_KEY_OUT: '/tmp/k.pem',
+      EMULATOR_CREDENTIALS: 'AKIAONE:s1:111111111111,AKIATWO:s2:222222222222',
+    };
+    const fromEnv = parseEmulatorArgs([], env);
+    expect(fromEnv).toMatchObject({
+      ok: true,
+      options: {
+        host: '0.0.0.0',
+        port: 9000,
+        region: 'ap-south-1',
+        publicKeyOut: '/tmp/k.pem',
+        scenario: { mode: 'disabled-api' },
+        credentials: [
+          { accessKeyId: 'AKIAONE', secretAccessKey: 's1', accountId: '111111111111' },
+          { accessKeyId: 'AKIATWO', secretAccessKey: 's2', accountId: '222222222222' },
+        ],
+      },
+    });
+    expect(parseEmulatorArgs([], { AWS_REGION: 'us-west-2' })).toMatchObject({ ok: true, options: { region: 'us-west-2' } });
+    const fromFlags = parseEmulatorArgs(
+      ['--region=eu-north-1', '--listen', '[::1]:0', '--scenario', 'not-entitled', '--products', 'a,b', '--public-key-versions', '1,2', '--rate-limit', '0', '--key-bits', '2048'],
+      env,
+    );
+    expect(fromFlags).toMatchObject({
+      ok: true,
+      options: { host: '::1', port: 0, region: 'eu-north-1', productCodes: ['a', 'b'], publicKeyVersions: [1, 2], keyBits: 2048, scenario: { mode: 'not-entitled', rateLimit: null } },
+    });
+    expect(parseEmulatorArgs(['--region', 'us-east-1', '--rate-limit', '7'], {})).toMatchObject({ ok: true, options: { scenario: { rateLimit: { perSecond: 7, burst: 7 } } } });
+  });
+
+  it('reports every problem at once, each naming its flag or variable and what is allowed', () => {
+    const parsed = parseEmulatorArgs(
+      ['--listen', 'nowhere', '--scenario', 'happy', '--credentials', 'AKIA:only-two', '--products', 'bad code', '--public-key-versions', '0', '--rate-limit', '-1', '--key-bits', '1024', '--colour', 'red', 'stray'],
+      { EMULATOR_REGION: 'moon-1' },
+    );
+    expect(parsed.ok).toBe(false);
+    const problems = parsed.ok ? [] : parsed.problems;
+    expect(problems).toEqual([
+      '--colour is not a flag of the emulator; flags: --listen, --region, --public-key-out, --scenario, --credentials, --products, --public-key-versions, --rate-limit, --key-bits',
+      'unexpected argument "stray"; the emulator takes flags only',
+      expect.stringMatching(/^--listen must be HOST:PORT .*got "nowhere"$/),
+      'EMULATOR_REGION must be an AWS region name such as us-east-1; got "moon-1"',
+      `--scenario must be one of: ${MODES.join(', ')}; got "happy"`,
+      expect.stringMatching(/^--credentials must be a comma-separated list of ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID .*entry 1 is not$/),
+      expect.stringMatching(/^--products: "bad code" is not a product code/),
+      '--public-key-versions must be a comma-separated list of integers >= 1; got "0"',
+      expect.stringMatching(/^--rate-limit must be an integer >= 0 .*got "-1"$/),
+      '--key-bits must be an integer from 2048 to 8192; got "1024"',
+    ]);
+  });
+
+  it('has no default region', () => {
+    expect(parseEmulatorArgs([], {})).toEqual({ ok: false, problems: [expect.stringMatching(/^--region \(or EMULATOR_REGION, or AWS_REGION\) is required/)] });
+  });
+
+  it('never echoes a secret from a malformed credential', () => {
+    const parsed = parseEmulatorArgs(['--region', 'us-east-1', '--credentials', 'AKIAX:very-secret-value:12'], {});
+    expect(JSON.stringify(parsed)).not.toContain('very-secret-value');
+  });
+});
+
+/** Collects a stream's text and resolves once a line satisfies `match`. */
+function watch(stream: PassThrough): { text: () => string; line: (match: (l: string) => boolean) => Promise<string> } {
+  let text = '';
+  const waiters: { match: (l: string) => boolean; resolve: (l: string) => void }[] = [];
+  stream.on('data', (chunk: Buffer) => {
+    text += chunk.toString('utf8');
+    for (const w of [...waiters]) {
+      const found = text.split('\n').find(w.match);
+      if (found !== undefined) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(found);
+      }
+    }
+  });
+  return {
+    text: () => text,
+    line: (match) =>
+      new Promise((resolve) => {
+        const found = text.split('\n').find(match);
+        if (found !== undefined) resolve(found);
+        else waiters.push({ match, resolve });
+      }),
+  };
+}
+
+describe('runEmulatorCommand', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'emulator-cli-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('prints one listening line, writes --public-key-out, serves the scenario, and stops on abort with 0', async () => {
+    const stdout = new PassThrough();
+    const out = watch(stdout);
+    const stop = new AbortController();
+    const keyFile = join(dir, 'key.pem');
+    const done = runEmulatorCommand(
+      ['--listen', '127.0.0.1:0', '--region', 'us-east-1', '--public-key-out', keyFile, '--key-bits', '2048', '--scenario', 'not-entitled', '--products', PRODUCT],
+      {},
+      { stdout, stderr: new PassThrough(), signal: stop.signal },
+    );
+    const listening = JSON.parse(await out.line((l) => l.includes('"msg":"emulator listening"'))) as Record<string, unknown>;
+    expect(listening).toMatchObject({ msg: 'emulator listening', region: 'us-east-1', publicKeyFile: keyFile });
+    const url = String(listening['url']);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+    const pem = await readFile(keyFile, 'utf8');
+    expect((await rawRequest(url, { method: 'GET', path: '/_emulator/public-key' })).body).toBe(pem);
+    const asEmulator = { url } as Emulator;
+    expect((await rejection(register(meteringClient(asEmulator)))).name).toBe('CustomerNotEntitledException');
+    expect((await rejection(register(meteringClient(asEmulator), { ProductCode: 'prod-other' }))).name).toBe('InvalidProductCodeException');
+
+    stop.abort();
+    expect(await done).toBe(0);
+    expect(out.text().split('\n').filter((l) => l.includes('emulator listening'))).toHaveLength(1);
+    await expect(rawRequest(url, { method: 'GET', path: '/_emulator/state' })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('as a real process, closes the server and exits 0 on SIGTERM', async () => {
+    const p = startCli(['emulator', '--listen', '127.0.0.1:0', '--region', 'us-east-1', '--key-bits', '2048'], {});
+    const { url } = (await p.waitForLine((l) => l.msg === 'emulator listening')) as { url: string };
+    expect((await rawRequest(url, { method: 'GET', path: '/_emulator/state' })).status).toBe(200);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    await expect(rawRequest(url, { method: 'GET', path: '/_emulator/state' })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('returns 2 and names every bad flag on stderr', async () => {
+    const stderr = new PassThrough();
+    const err = watch(stderr);
+    const code = await runEmulatorCommand(['--listen', 'x', '--scenario', 'nope'], {}, { stdout: new PassThrough(), stderr });
+    expect(code).toBe(2);
+    expect(err.text()).toContain('entitlement-sidecar emulator: --listen must be HOST:PORT');
+    expect(err.text()).toContain('entitlement-sidecar emulator: --region (or EMULATOR_REGION, or AWS_REGION) is required');
+    expect(err.text()).toContain('entitlement-sidecar emulator: --scenario must be one of:');
+    expect(err.text()).toContain('usage: entitlement-sidecar emulator');
+  });
+
+  it('returns 1 with the reason when it cannot listen', async () => {
+    const stdout = new PassThrough();
+    const out = watch(stdout);
+    const stop = new AbortController();
+    const first = runEmulatorCommand(['--listen', '127.0.0.1:0', '--region', 'us-east-1', '--key-bits', '2048'], {}, { stdout, stderr: new PassThrough(), signal: stop.signal });
+    const { url } = JSON.parse(await out.line((l) => l.includes('"msg":"emulator listening"'))) as { url: string };
+    const stderr = new PassThrough();
+    const err = watch(stderr);
+    const code = await runEmulatorCommand(['--listen', new URL(url).host, '--region', 'us-east-1', '--key-bits', '2048'], {}, { stdout: new PassThrough(), stderr });
+    expect(code).toBe(1);
+    expect(err.text()).toMatch(/cannot start: .*EADDRINUSE/);
+    stop.abort();
+    expect(await first).toBe(0);
+  });
+});

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
+import { verifySigV4 } from '../../src/emulator/sigv4.js';
+import type { WireRequest } from '../../src/emulator/sigv4.js';
+import type { Emulator } from '../../src/emulator/index.js';
+import { CRED, manualClock, meteringClient, PRODUCT, rawRequest, register, rejection, signedRequest, startTestEmulator } from './helpers.js';
+
+describe('the SigV4 verifier against AWS\'s published test-suite vectors', () => {
+  const suite = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', accountId: '123456789012' };
+  const opts = { service: 'service', region: 'us-east-1', now: new Date('2015-08-30T12:36:00Z'), lookup: (id: string) => (id === suite.accessKeyId ? suite : undefined) };
+  const vector = (method: string, url: string, sig: string): WireRequest => ({
+    method,
+    url,
+    body: Buffer.alloc(0),
+    headers: {
+      host: ['example.amazonaws.com'],
+      'x-amz-date': ['20150830T123600Z'],
+      authorization: [`AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=${sig}`],
+    },
+  });
+
+  it.each([
+    ['get-vanilla', 'GET', '/', '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31'],
+    ['post-vanilla', 'POST', '/', '5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b'],
+    ['get-vanilla-query-order-key-case', 'GET', '/?Param2=value2&Param1=value1', 'b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500'],
+  ])('accepts %s', (_name, method, url, sig) => {
+    expect(verifySigV4(vector(method, url, sig), opts).credential.accessKeyId).toBe('AKIDEXAMPLE');
+  });
+
+  it('rejects the get-vanilla signature on a request with another path', () => {
+    expect(() => verifySigV4(vector('GET', '/other', '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31'), opts)).toThrow(
+      /signature we calculated does not match/,
+    );
+  });
+});
+
+describe('SigV4 failures as AWS answers them', () => {
+  const clock = manualClock();
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ now: clock.now, scenario: { rateLimit: null } });
+  });
+  afterAll(() => emulator.close());
+  beforeEach(() => emulator.reset());
+
+  it('wrong secret key: 403 InvalidSignatureException', async () => {
+    const err = await rejection(register(meteringClient(emulator, { secretAccessKey: 'not-the-secret' })));
+    expect(err.name).toBe('InvalidSignatureException');
+    expect(err.$metadata?.httpStatusCode).toBe(403);
+    expect(err.message).toMatch(/^The request signature we calculated does not match the signature you provided/);
+  });
+
+  it('unknown access key: UnrecognizedClientException', async () => {
+    const err = await rejection(register(meteringClient(emulator, { accessKeyId: 'AKIAUNKNOWN000000000' })));
+    expect(err.name).toBe('UnrecognizedClientException');
+    expect(err.message).toBe('The security token included in the request is invalid.');
+  });
+
+  it('signed for another region: InvalidRegionException', async () => {
+    expect((await rejection(register(meteringClient(emulator, { region: 'eu-west-1' })))).name).toBe('InvalidRegionException');
+  });
+
+  it('client clock 10 minutes behind: "Signature expired"; 10 minutes ahead: "Signature not yet current"', async () => {
+    clock.advance(10 * 60_000);
+    const behind = await rejection(register(meteringClient(emulator)));
+    expect(behind.name).toBe('InvalidSignatureException');
+    expect(behind.message).toMatch(/^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 5 min\.\)$/);
+    clock.advance(-20 * 60_000);
+    const ahead = await rejection(register(meteringClient(emulator)));
+    expect(ahead.message).toMatch(/^Signature not yet current: /);
+    clock.advance(10 * 60_000);
+    expect((await register(meteringClient(emulator))).Signature).toBeTruthy();
+  });
+
+  it('missing Authorization: 403 MissingAuthenticationTokenException with AWS JSON error headers', async () => {
+    const res = await rawRequest(emulator.url, {
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSMPMeteringService.RegisterUsage' },
+      body: JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1 }),
+    });
+    expect(res.status).toBe(403);
+    expect(res.json()).toEqual({ __type: 'MissingAuthenticationTokenException', message: 'Request is missing Authentication Token' });
+    expect(res.headers['x-amzn-errortype']).toBe('MissingAuthenticationTokenException');
+    expect(res.headers['x-amzn-requestid']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(res.headers['content-type']).toBe('application/x-amz-json-1.1');
+  });
+
+  it('signed for another service: InvalidSignatureException naming the credential scope', async () => {
+    const res = await signedRequest(emulator, { service: 'execute-api', body: JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1 }) });
+    expect(res.status).toBe(403);
+    expect(res.json()).toEqual({ __type: 'InvalidSignatureException', message: "Credential should be scoped to correct service: 'aws-marketplace'. " });
+  });
+
+  it('a body changed after signing does not verify', async () => {
+    const res = await signedRequest(emulator, {
+      body: JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1 }),
+      sendBody: JSON.stringify({ ProductCode: 'prod-swapped', PublicKeyVersion: 1 }),
+    });
+    expect(res.json()['__type']).toBe('InvalidSignatureException');
+  });
+
+  it('a correctly signed raw request succeeds, with a request id on success too', async () => {
+    const res = await signedRequest(emulator, { body: JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1, Nonce: 'raw' }) });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.json())).toEqual(['Signature']);
+    expect(res.headers['x-amzn-requestid']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers['x-amzn-errortype']).toBeUndefined();
+    expect(new Date(String(res.headers['date'])).getTime()).toBe(Math.floor(clock.now().getTime() / 1000) * 1000);
+  });
+});
+
+describe('operation dispatch', () => {
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startTestEmulator();
+  });
+  afterAll(() => emulator.close());
+
+  it('answers UnknownOperationException for an unknown target', async () => {
+    const res = await signedRequest(emulator, { target: 'AWSMPMeteringService.StealTokens', body: '{}' });
+    expect(res.status).toBe(400);
+    expect(res.json()['__type']).toBe('UnknownOperationException');
+  });
+
+  it('answers UnknownOperationException for a content type other than AWS JSON 1.1', async () => {
+    const res = await signedRequest(emulator, { contentType: 'application/json', body: JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1 }) });
+    expect(res.json()['__type']).toBe('UnknownOperationException');
+  });
+
+  it('answers UnknownOperationException to the SDK for operations not emulated yet, counted under their name', async () => {
+    const client = meteringClient(emulator);
+    const err = await rejection(client.send(new MeterUsageCommand({ ProductCode: PRODUCT, Timestamp: new Date(), UsageDimension: 'd' })));
+    expect(err.name).toBe('UnknownOperationException');
+    expect(emulator.state().counts['MeterUsage']).toEqual({ UnknownOperationException: 1 });
+  });
+
+  it('answers 404 UnknownOperationException for other paths and methods', async () => {
+    const res = await rawRequest(emulator.url, { method: 'GET', path: '/' });
+    expect(res.status).toBe(404);
+    expect(res.json()['__type']).toBe('UnknownOperationException');
+  });
+
+  it('accepts session credentials signed by the SDK (x-amz-security-token)', async () => {
+    expect((await register(meteringClient(emulator, { sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE' }))).Signature).toBeTruthy();
+    // The SDK signs more than botocore does, including its declared payload hash and content-length.
+    expect(emulator.calls().at(-1)?.signedHeaders).toEqual(
+      expect.arrayContaining(['content-length', 'content-type', 'host', 'x-amz-content-sha256', 'x-amz-date', 'x-amz-security-token', 'x-amz-target']),
+    );
+    expect(emulator.calls().at(-1)?.caller).toBe(CRED.accessKeyId);
+  });
+});
