@@ -42,7 +42,8 @@ function defaultClient(region: string, env: NodeJS.ProcessEnv): MarketplaceMeter
     // Our own loop retries with a deadline; SDK retries would multiply requests against the quota.
     maxAttempts: 1,
     credentials: defaultProvider(),
-    requestHandler: { connectionTimeout: 3000, requestTimeout: DEFAULT_RETRY_POLICY.attemptTimeoutMs },
+    // Without throwOnRequestTimeout the SDK only warns when requestTimeout passes.
+    requestHandler: { connectionTimeout: 3000, requestTimeout: DEFAULT_RETRY_POLICY.attemptTimeoutMs, throwOnRequestTimeout: true },
     ...(endpoint === undefined ? {} : { endpoint }),
   });
 }
