@@ -4,16 +4,22 @@ import { SETTINGS } from '../src/config.js';
 import { ENDPOINTS } from '../src/http-server.js';
 import { createMetrics, METRIC_PREFIX } from '../src/metrics.js';
 import { OUTCOMES, STATUSES } from '../src/outcomes.js';
+import { EMULATOR_FLAGS } from '../src/emulator/cli.js';
+import { BAD_TOKENS, DEFAULT_SCENARIO, MODES } from '../src/emulator/index.js';
 
 const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
-/** The rows of the first table under a `## heading`, as arrays of cell texts. */
-function table(heading: string): string[][] {
+/** The rows of the `nth` table under a `## heading`, as arrays of cell texts. */
+function table(heading: string, nth = 0): string[][] {
   const start = README.indexOf(`\n## ${heading}\n`);
   expect(start, `README has a "## ${heading}" section`).toBeGreaterThan(-1);
   const section = README.slice(start + 1).split(/\n## /)[0] as string;
   const lines = section.split('\n');
-  const first = lines.findIndex((l) => l.startsWith('|'));
+  let first = lines.findIndex((l) => l.startsWith('|'));
+  for (let n = 0; n < nth; n++) {
+    const end = lines.findIndex((l, i) => i > first && !l.startsWith('|'));
+    first = lines.findIndex((l, i) => i > end && l.startsWith('|'));
+  }
   const rows: string[][] = [];
   for (const l of lines.slice(first + 2)) {
     if (!l.startsWith('|')) break;
@@ -70,5 +76,21 @@ describe('the README tables match the code, both ways', () => {
 
   it('endpoints: every path the server answers', () => {
     expect(table('Endpoints').map((r) => unquote(r[0] as string))).toEqual([...ENDPOINTS]);
+  });
+
+  it('emulator flags: every flag with its environment variable, and nothing else', () => {
+    const rows = table('Emulator', 0);
+    expect(rows.map((r) => unquote(r[0] as string))).toEqual(Object.keys(EMULATOR_FLAGS).map((f) => `--${f}`));
+    for (const [flag, env] of Object.entries(EMULATOR_FLAGS)) {
+      expect(unquote((rows.find((r) => unquote(r[0] as string) === `--${flag}`) as string[])[1] as string)).toContain(env);
+    }
+  });
+
+  it('emulator scenarios: every field, mode and bad token, and nothing else', () => {
+    const rows = table('Emulator', 1);
+    expect(rows.map((r) => unquote(r[0] as string)).sort()).toEqual(Object.keys(DEFAULT_SCENARIO).sort());
+    const values = (field: string) => unquote((rows.find((r) => unquote(r[0] as string) === field) as string[])[1] as string).split(', ');
+    expect(values('mode')).toEqual([...MODES]);
+    expect(values('badToken')).toEqual([...BAD_TOKENS]);
   });
 });

@@ -11,7 +11,7 @@ import { MODES } from './scenario.js';
 import type { Mode, Scenario } from './scenario.js';
 
 /** flag -> environment variable it falls back to (empty: flag only). */
-const FLAGS = {
+export const EMULATOR_FLAGS = {
   listen: 'EMULATOR_LISTEN',
   region: 'EMULATOR_REGION',
   'public-key-out': 'EMULATOR_PUBLIC_KEY_OUT',
@@ -22,7 +22,7 @@ const FLAGS = {
   'rate-limit': 'EMULATOR_RATE_LIMIT',
   'key-bits': 'EMULATOR_KEY_BITS',
 } as const;
-type Flag = keyof typeof FLAGS;
+type Flag = keyof typeof EMULATOR_FLAGS;
 
 export const EMULATOR_USAGE = `usage: entitlement-sidecar emulator --region REGION [flags]
   --listen HOST:PORT            address to serve on (default 127.0.0.1:8787; port 0 = any free port)   [EMULATOR_LISTEN]
@@ -51,8 +51,8 @@ function collectFlags(argv: readonly string[], problems: string[]): Map<Flag, st
     }
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    if (!Object.hasOwn(FLAGS, name)) {
-      problems.push(`--${name} is not a flag of the emulator; flags: ${Object.keys(FLAGS).map((f) => `--${f}`).join(', ')}`);
+    if (!Object.hasOwn(EMULATOR_FLAGS, name)) {
+      problems.push(`--${name} is not a flag of the emulator; flags: ${Object.keys(EMULATOR_FLAGS).map((f) => `--${f}`).join(', ')}`);
       if (eq === -1 && argv[i + 1] !== undefined && !argv[i + 1]?.startsWith('--')) i++;
       continue;
     }
@@ -77,7 +77,7 @@ export function parseEmulatorArgs(argv: readonly string[], env: NodeJS.ProcessEn
   const get = (flag: Flag, extraEnv?: string): [string | undefined, string] => {
     const fromFlag = flags.get(flag);
     if (fromFlag !== undefined) return [fromFlag, `--${flag}`];
-    const envName = [FLAGS[flag], extraEnv].find((n) => n !== undefined && env[n] !== undefined && env[n] !== '');
+    const envName = [EMULATOR_FLAGS[flag], extraEnv].find((n) => n !== undefined && env[n] !== undefined && env[n] !== '');
     return envName === undefined ? [undefined, `--${flag}`] : [env[envName], envName];
   };
 
