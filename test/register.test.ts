@@ -2,7 +2,7 @@ import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering'
 import { Agent } from 'node:http';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, registerWithRetry, type AttemptReport } from '../src/register.js';
+import { backoffDelayMs, DEFAULT_RETRY_POLICY, registerWithRetry, type AttemptReport } from '../src/register.js';
 import { codeForAwsError, OUTCOMES, unqualifiedErrorName } from '../src/outcomes.js';
 import { faultServer, type Fault } from './helpers/fault-server.js';
 
@@ -23,12 +23,15 @@ async function register(script: Fault[], fallback: Fault, policy: { deadlineMs?:
     {
       client: client(server.url),
       signal: new AbortController().signal,
-      policy: { baseDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: policy.attemptTimeoutMs ?? 2000, deadlineMs: policy.deadlineMs ?? 10_000 },
+      policy: { throttled: QUICK, transient: QUICK, attemptTimeoutMs: policy.attemptTimeoutMs ?? 2000, deadlineMs: policy.deadlineMs ?? 10_000 },
       onAttempt: (a) => attempts.push(a),
     },
   );
   return { result, attempts, requests: server.requests() };
 }
+
+const QUICK = { baseDelayMs: 5, maxDelayMs: 20, jitter: 'full' } as const;
+const SLOW = { baseDelayMs: 60_000, maxDelayMs: 60_000, jitter: 'full' } as const;
 
 const ok: Fault = { kind: 'raw', status: 200, body: JSON.stringify({ Signature: 'a.b.c' }) };
 
@@ -89,7 +92,7 @@ describe('registerWithRetry through the real SDK', () => {
           }),
         }),
         signal: new AbortController().signal,
-        policy: { baseDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: 2000, deadlineMs: 300 },
+        policy: { throttled: QUICK, transient: QUICK, attemptTimeoutMs: 2000, deadlineMs: 300 },
         onAttempt: (a) => attempts.push(a),
       },
     );
@@ -106,7 +109,7 @@ describe('registerWithRetry through the real SDK', () => {
       {
         client: client(server.url),
         signal: controller.signal,
-        policy: { baseDelayMs: 60_000, maxDelayMs: 60_000, attemptTimeoutMs: 2000, deadlineMs: 3_600_000 },
+        policy: { throttled: SLOW, transient: SLOW, attemptTimeoutMs: 2000, deadlineMs: 3_600_000 },
         random: () => 1,
         onAttempt: () => setImmediate(() => controller.abort()),
       },
@@ -130,7 +133,7 @@ describe('registerWithRetry through the real SDK', () => {
     const port = (server.address() as { port: number }).port;
     await registerWithRetry(
       { productCode: 'p', publicKeyVersion: 1 },
-      { client: client(`http://127.0.0.1:${port}`), signal: new AbortController().signal, policy: { baseDelayMs: 1, maxDelayMs: 2, attemptTimeoutMs: 2000, deadlineMs: 200 } },
+      { client: client(`http://127.0.0.1:${port}`), signal: new AbortController().signal, policy: { throttled: QUICK, transient: QUICK, attemptTimeoutMs: 2000, deadlineMs: 200 } },
     );
     server.close();
     expect(nonces.length).toBeGreaterThan(2);
@@ -140,12 +143,18 @@ describe('registerWithRetry through the real SDK', () => {
 });
 
 describe('backoffDelayMs', () => {
-  const policy = { baseDelayMs: 250, maxDelayMs: 8000 };
-  it('doubles its ceiling per failure up to the cap', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 40].map((n) => backoffDelayMs(n, policy, () => 0.999999))).toEqual([249, 499, 999, 1999, 3999, 7999, 7999, 7999]);
+  it('doubles its ceiling per failure up to the cap (full jitter: from zero)', () => {
+    const full = { baseDelayMs: 1000, maxDelayMs: 30_000, jitter: 'full' } as const;
+    expect([1, 2, 3, 4, 5, 6, 40].map((n) => backoffDelayMs(n, full, () => 0.999999))).toEqual([999, 1999, 3999, 7999, 15999, 29999, 29999]);
+    expect(backoffDelayMs(5, full, () => 0)).toBe(0);
   });
-  it('is fully jittered from zero', () => {
-    expect(backoffDelayMs(5, policy, () => 0)).toBe(0);
+  it('keeps half of the ceiling fixed with equal jitter', () => {
+    const equal = { baseDelayMs: 500, maxDelayMs: 4000, jitter: 'equal' } as const;
+    expect([1, 2, 3, 4, 9].map((n) => backoffDelayMs(n, equal, () => 0))).toEqual([250, 500, 1000, 2000, 2000]);
+    expect([1, 2, 3, 4, 9].map((n) => backoffDelayMs(n, equal, () => 0.999999))).toEqual([499, 999, 1999, 3999, 3999]);
+  });
+  it('backs off throttling on a short cap and outages on a long one', () => {
+    expect(DEFAULT_RETRY_POLICY.throttled.maxDelayMs).toBeLessThan(DEFAULT_RETRY_POLICY.transient.maxDelayMs);
   });
 });
 

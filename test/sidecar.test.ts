@@ -13,6 +13,7 @@ import { captureLogs } from './helpers/logs.js';
 import { tempDir } from './helpers/tmp.js';
 
 const PRODUCT = 'prod-abc123';
+const QUICK = { baseDelayMs: 20, maxDelayMs: 100, jitter: 'full' } as const;
 
 interface Run {
   snapshot: Snapshot;
@@ -49,7 +50,7 @@ async function runAgainst(
     logger: logs.logger,
     signal: controller.signal,
     version: '0.0.0-test',
-    retryPolicy: { baseDelayMs: 20, maxDelayMs: 100 },
+    retryPolicy: { throttled: QUICK, transient: QUICK },
     createClient: () => opts.client?.(emu.url) ?? meteringClient(emu),
     onListening: (a) => (port = a.port),
     onDecided: decided,
