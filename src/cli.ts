@@ -1,10 +1,7 @@
 #!/usr/bin/env node
-import { runCheckCommand } from './check.js';
-import { ConfigError, loadSidecarConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { runSidecar } from './sidecar.js';
+// Each command loads only what it uses: `check` runs every few seconds as a health check and must
+// not pay for the AWS SDK, and the sidecar need not parse the emulator.
 import { sidecarVersion } from './version.js';
-import { runVerifyCommand } from './verify-command.js';
 
 export const COMMANDS = ['run', 'check', 'verify', 'emulator', 'version', 'help'] as const;
 
@@ -37,6 +34,11 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   }
   switch (command) {
     case 'run': {
+      const [{ ConfigError, loadSidecarConfig }, { createLogger }, { runSidecar }] = await Promise.all([
+        import('./config.js'),
+        import('./logger.js'),
+        import('./sidecar.js'),
+      ]);
       let config;
       try {
         config = loadSidecarConfig(rest, env);
@@ -60,10 +62,14 @@ async function runCommand(argv: readonly string[]): Promise<number> {
       await runSidecar({ config, env, logger, signal: controller.signal, version: sidecarVersion() });
       return 0;
     }
-    case 'check':
+    case 'check': {
+      const { runCheckCommand } = await import('./check.js');
       return runCheckCommand(rest, env, log);
-    case 'verify':
+    }
+    case 'verify': {
+      const { runVerifyCommand } = await import('./verify-command.js');
       return runVerifyCommand(rest, env, log, err);
+    }
     case 'emulator': {
       const { runEmulatorCommand } = await import('./emulator/cli.js');
       return runEmulatorCommand([...rest], env);

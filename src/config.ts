@@ -7,6 +7,9 @@ import { parseProductPublicKey, PublicKeyError, type ProductPublicKey } from './
 export const PRODUCT_CODE_PATTERN = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** `auto`: pod Events and the readiness-gate condition when running in a cluster; `off`: never. */
+export const KUBERNETES_STATUS_MODES = ['auto', 'off'] as const;
+export type KubernetesStatusMode = (typeof KUBERNETES_STATUS_MODES)[number];
 
 /**
  * Every setting of the `run` command. The README's configuration table is checked against this list.
@@ -23,6 +26,7 @@ export const SETTINGS = [
   { env: 'ENTITLEMENT_LISTEN', flag: 'listen', default: '0.0.0.0:9797', required: false },
   { env: 'ENTITLEMENT_REGISTER_DEADLINE', flag: 'register-deadline', default: '30m', required: false },
   { env: 'LOG_LEVEL', flag: 'log-level', default: 'info', required: false },
+  { env: 'ENTITLEMENT_KUBERNETES_STATUS', flag: 'kubernetes-status', default: 'auto', required: false },
 ] as const;
 type SettingName = (typeof SETTINGS)[number]['env'];
 
@@ -37,6 +41,7 @@ export interface SidecarConfig {
   readonly listen: ListenAddress;
   readonly registerDeadlineMs: number;
   readonly logLevel: LogLevel;
+  readonly kubernetesStatus: KubernetesStatusMode;
 }
 
 export class ConfigError extends Error {
@@ -164,6 +169,11 @@ export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEn
     problems.push(`LOG_LEVEL must be one of: ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
 
+  const kubernetesStatus = get('ENTITLEMENT_KUBERNETES_STATUS') as string;
+  if (!(KUBERNETES_STATUS_MODES as readonly string[]).includes(kubernetesStatus)) {
+    problems.push(`ENTITLEMENT_KUBERNETES_STATUS must be one of: ${KUBERNETES_STATUS_MODES.join(', ')}, got "${kubernetesStatus}"`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     productCode: productCode as string,
@@ -175,5 +185,6 @@ export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEn
     listen: listen as ListenAddress,
     registerDeadlineMs: registerDeadlineMs as number,
     logLevel: logLevel as LogLevel,
+    kubernetesStatus: kubernetesStatus as KubernetesStatusMode,
   });
 }

@@ -1,6 +1,8 @@
 import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { SidecarConfig } from './config.js';
 import { describeCredentialSource } from './credentials.js';
@@ -10,7 +12,8 @@ import { closeServer, createHttpServer, listen } from './http-server.js';
 import { createMetrics, type SidecarMetrics } from './metrics.js';
 import { OUTCOMES } from './outcomes.js';
 import { resolveRegion, RegionError } from './region.js';
-import { DEFAULT_RETRY_POLICY, registerWithRetry, type RetryPolicy } from './register.js';
+import { classifyError, DEFAULT_RETRY_POLICY, registerWithRetry, type RetryPolicy } from './register.js';
+import { startKubernetesStatus } from './k8s/index.js';
 import { EntitlementState, type Observer, type Snapshot } from './state.js';
 import { TokenVerificationError, verifyRegistrationToken } from './verify.js';
 
@@ -26,9 +29,13 @@ export interface SidecarDeps {
   /** Builds the Metering client; the default is the real SDK client with the default credential chain. */
   readonly createClient?: (region: string) => Pick<MarketplaceMeteringClient, 'send'>;
   readonly observers?: readonly Observer[];
+  /** Test hooks for the Kubernetes status reporter: where the service-account directory is, request timeout. */
+  readonly kubernetes?: { readonly serviceAccountPrefix?: string; readonly requestTimeoutMs?: number };
   readonly onListening?: (address: AddressInfo) => void;
   readonly onDecided?: (snapshot: Snapshot) => void;
 }
+
+const KUBERNETES_FLUSH_ON_STOP_MS = 1000;
 
 /** Where the endpoint override comes from, as the SDK itself reads it (service id "Marketplace Metering"). */
 export function endpointOverride(env: NodeJS.ProcessEnv): string | undefined {
@@ -50,13 +57,25 @@ function defaultClient(region: string, env: NodeJS.ProcessEnv): MarketplaceMeter
 
 export async function runSidecar(deps: SidecarDeps): Promise<Snapshot> {
   const { config, logger, signal } = deps;
+  // performance.now() counts from process start, so the first mark covers module loading and config.
+  const marks: Record<string, number> = { started: performance.now() };
   const state = new EntitlementState();
   const metrics = createMetrics(deps.version);
   state.subscribe((s) => metrics.setStatus(s.status));
+  // Events and the readiness-gate condition: asynchronous, so the Kubernetes API never decides or delays.
+  const kubernetes = startKubernetesStatus({
+    mode: config.kubernetesStatus,
+    env: deps.env,
+    logger: logger.child({ module: 'k8s' }),
+    registry: metrics.registry,
+    ...deps.kubernetes,
+  });
+  state.subscribe(kubernetes.observer);
   for (const observer of deps.observers ?? []) state.subscribe(observer);
 
   const server = createHttpServer({ state, registry: metrics.registry, logger: logger.child({ module: 'http' }) });
   const address = await listen(server, config.listen);
+  marks.listening = performance.now();
   logger.info(
     {
       version: deps.version,
@@ -74,37 +93,45 @@ export async function runSidecar(deps: SidecarDeps): Promise<Snapshot> {
   deps.onListening?.(address);
 
   try {
-    const decided = await decide(deps, state, metrics);
+    const decided = await decide(deps, state, metrics, marks);
     if (decided !== undefined) deps.onDecided?.(decided);
     if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   } finally {
     await closeServer(server);
+    // Give the last Event and condition a moment to land, within the 2 s SIGTERM budget.
+    await Promise.race([kubernetes.flush(), sleep(KUBERNETES_FLUSH_ON_STOP_MS, undefined, { ref: false })]);
   }
   logger.info({ status: state.current.status, code: state.current.code }, 'entitlement sidecar stopped');
   return state.current;
 }
 
 /** Runs the registration once and records its outcome. Undefined when stopped before an outcome. */
-async function decide(deps: SidecarDeps, state: EntitlementState, metrics: SidecarMetrics): Promise<Snapshot | undefined> {
+async function decide(
+  deps: SidecarDeps,
+  state: EntitlementState,
+  metrics: SidecarMetrics,
+  marks: Record<string, number>,
+): Promise<Snapshot | undefined> {
   const { config, logger, env, signal } = deps;
   const fail = async (input: Parameters<EntitlementState['set']>[0]) => {
-    const snapshot = state.set(input);
-    const spec = OUTCOMES[snapshot.code];
-    if (spec.sticky && input.sticky !== true) {
+    const at = new Date();
+    // The denial is on disk before anyone is told: a container killed in between must not call again.
+    if (OUTCOMES[input.code].sticky && input.sticky !== true) {
       try {
         await writeDenial(config.entitlementFile, {
-          code: snapshot.code,
-          status: snapshot.status,
+          code: input.code,
+          status: OUTCOMES[input.code].status,
           productCode: config.productCode,
-          awsError: snapshot.awsError,
-          message: snapshot.message,
-          deniedAt: snapshot.since,
+          awsError: input.awsError,
+          message: input.message,
+          deniedAt: at.toISOString(),
         });
       } catch (err) {
-        logger.error({ err, code: snapshot.code }, 'could not record the denial next to the entitlement file; a restarted sidecar would call again');
+        logger.error({ err, code: input.code }, 'could not record the denial next to the entitlement file; a restarted sidecar would call again');
       }
     }
     await removeIfExists(config.entitlementFile).catch((err: unknown) => logger.error({ err }, 'could not remove the entitlement file'));
+    const snapshot = state.set({ ...input, at });
     logger.error(
       { status: snapshot.status, code: snapshot.code, awsError: snapshot.awsError, sticky: snapshot.sticky, action: snapshot.action },
       `not entitled: ${snapshot.message}`,
@@ -130,6 +157,7 @@ async function decide(deps: SidecarDeps, state: EntitlementState, metrics: Sidec
   try {
     const resolved = await resolveRegion({ env, signal });
     region = resolved.region;
+    marks.region = performance.now();
     logger.info({ region, source: resolved.source }, 'region resolved');
   } catch (err) {
     if (signal.aborted) return undefined;
@@ -142,6 +170,18 @@ async function decide(deps: SidecarDeps, state: EntitlementState, metrics: Sidec
   else logger.warn({ credentialSource: creds.source, supported: false }, `credentials: ${creds.label}; ${creds.warning}`);
 
   const client = deps.createClient?.(region) ?? defaultClient(region, env);
+  // Resolving credentials before the first call separates their cost and failures from the call's.
+  const credentials = (client as { config?: { credentials?: () => Promise<unknown> } }).config?.credentials;
+  if (credentials !== undefined) {
+    try {
+      await credentials();
+    } catch (err) {
+      const c = classifyError(err);
+      // A transient failure (STS unreachable, say) is left to the retry loop, which meets it again.
+      if (!OUTCOMES[c.code].retryable) return fail({ code: c.code, awsError: c.awsError, message: `credentials: ${c.detail}` });
+    }
+  }
+  marks.credentials = performance.now();
   const result = await registerWithRetry(
     { productCode: config.productCode, publicKeyVersion: config.publicKeyVersion },
     {
@@ -164,6 +204,7 @@ async function decide(deps: SidecarDeps, state: EntitlementState, metrics: Sidec
     return fail({ code: result.code, awsError: result.awsError, message: `RegisterUsage: ${result.awsError ?? result.code}: ${result.detail}${id}` });
   }
 
+  marks.registered = performance.now();
   const verifiedAt = new Date();
   let claims;
   try {
@@ -177,6 +218,7 @@ async function decide(deps: SidecarDeps, state: EntitlementState, metrics: Sidec
     return fail({ code: err.code, message: `the RegisterUsage token was rejected (${err.reason}): ${err.message}` });
   }
 
+  marks.verified = performance.now();
   const rotation = result.publicKeyRotationTimestamp;
   const record: EntitlementRecord = {
     productCode: claims.productCode,
@@ -194,6 +236,7 @@ async function decide(deps: SidecarDeps, state: EntitlementState, metrics: Sidec
     return fail({ code: 'ENTITLEMENT_WRITE_FAILED', message: `writing ${config.entitlementFile} failed (${code})` });
   }
 
+  marks.written = performance.now();
   metrics.verifiedTimestamp.set(verifiedAt.getTime() / 1000);
   if (rotation !== undefined) {
     metrics.keyRotationTimestamp.set(rotation.getTime() / 1000);
@@ -216,8 +259,30 @@ async function decide(deps: SidecarDeps, state: EntitlementState, metrics: Sidec
     ...(rotation === undefined ? {} : { publicKeyRotationTimestamp: rotation.toISOString() }),
   });
   logger.info(
-    { status: snapshot.status, code: snapshot.code, attempts: result.attempts, entitlementFile: config.entitlementFile, action: snapshot.action },
+    {
+      status: snapshot.status,
+      code: snapshot.code,
+      attempts: result.attempts,
+      entitlementFile: config.entitlementFile,
+      startupMs: startupPhases(marks),
+      action: snapshot.action,
+    },
     'entitled',
   );
   return snapshot;
+}
+
+/** Milliseconds spent in each start-up phase, from process start to the entitlement file. */
+export function startupPhases(marks: Record<string, number>): Record<string, number> {
+  const ms = (a: string, b: string) => Math.round(((marks[b] ?? 0) - (marks[a] ?? 0)) * 10) / 10;
+  return {
+    modulesAndConfig: Math.round((marks.started ?? 0) * 10) / 10,
+    httpServer: ms('started', 'listening'),
+    region: ms('listening', 'region'),
+    credentialProvider: ms('region', 'credentials'),
+    registerUsage: ms('credentials', 'registered'),
+    verify: ms('registered', 'verified'),
+    writeFile: ms('verified', 'written'),
+    total: Math.round((marks.written ?? 0) * 10) / 10,
+  };
 }

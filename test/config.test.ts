@@ -36,6 +36,7 @@ describe('loadSidecarConfig', () => {
       listen: { host: '0.0.0.0', port: 9797 },
       registerDeadlineMs: 30 * 60_000,
       logLevel: 'info',
+      kubernetesStatus: 'auto',
       trustedProductCodes: undefined,
     });
     expect(c.publicKey.bits).toBe(2048);
@@ -95,6 +96,7 @@ describe('loadSidecarConfig', () => {
     ['ENTITLEMENT_LISTEN', '127.0.0.1:70000', 'ENTITLEMENT_LISTEN must be host:port'],
     ['ENTITLEMENT_REGISTER_DEADLINE', '500ms', 'ENTITLEMENT_REGISTER_DEADLINE must be a duration from 1s to 24h'],
     ['ENTITLEMENT_REGISTER_DEADLINE', '25h', 'ENTITLEMENT_REGISTER_DEADLINE must be a duration from 1s to 24h'],
+    ['ENTITLEMENT_KUBERNETES_STATUS', 'on', 'ENTITLEMENT_KUBERNETES_STATUS must be one of: auto, off, got "on"'],
   ])('refuses %s=%s', (name, value, message) => {
     const dir = tempDir();
     const problems = problemsOf([], env(dir, { [name]: value }));

@@ -6,6 +6,8 @@ import { createMetrics, METRIC_PREFIX } from '../src/metrics.js';
 import { OUTCOMES, STATUSES } from '../src/outcomes.js';
 import { EMULATOR_FLAGS } from '../src/emulator/cli.js';
 import { BAD_TOKENS, DEFAULT_SCENARIO, MODES } from '../src/emulator/index.js';
+import { REASONS } from '../src/k8s/index.js';
+import { createKubernetesMetrics } from '../src/k8s/metrics.js';
 
 const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -50,15 +52,22 @@ describe('the README tables match the code, both ways', () => {
       expect(row[1], row[0]).toBe(spec.status);
       expect(row[2], `${row[0]} retried`).toBe(spec.retryable ? 'yes' : 'no');
       expect(row[3], `${row[0]} sticky`).toBe(spec.sticky ? 'yes' : 'no');
+      expect((row[4] as string).split(' ')[0], `${row[0]} event reason`).toBe(REASONS[unquote(row[0] as string) as keyof typeof OUTCOMES]);
     }
     for (const s of STATUSES) expect(README).toContain(`\`${s}\``);
   });
 
   it('metrics: every metric of ours with its type and labels, and nothing else', async () => {
     const rows = table('Metrics');
-    const metrics = (await createMetrics('test').registry.getMetricsAsJSON()).filter((m) => m.name.startsWith(METRIC_PREFIX));
+    // As the sidecar builds it: its own metrics plus the Kubernetes reporter's, on one registry.
+    const sidecarRegistry = () => {
+      const m = createMetrics('test');
+      createKubernetesMetrics(m.registry);
+      return m;
+    };
+    const metrics = (await sidecarRegistry().registry.getMetricsAsJSON()).filter((m) => m.name.startsWith(METRIC_PREFIX));
     expect(rows.map((r) => unquote(r[0] as string)).sort()).toEqual(metrics.map((m) => m.name).sort());
-    const metricsAfterAnAttempt = createMetrics('test');
+    const metricsAfterAnAttempt = sidecarRegistry();
     metricsAfterAnAttempt.registerAttempts.inc({ outcome: 'ENTITLED' });
     metricsAfterAnAttempt.registerDuration.observe(0.1);
     const labelsOf = Object.fromEntries(

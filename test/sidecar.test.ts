@@ -86,6 +86,9 @@ describe('the sidecar against the emulator', () => {
     expect(metric(r.metrics, 'marketplace_entitlement_entitled')).toBe(1);
     expect(r.metrics).toContain('marketplace_entitlement_register_attempts_total{outcome="ENTITLED"} 1');
     expect(r.metrics).toContain('marketplace_entitlement_status{status="entitled"} 1');
+    // Outside a cluster the Kubernetes reporter is off, but its series are there and say so.
+    expect(r.metrics).toContain('marketplace_entitlement_kubernetes_api_requests_total{operation="event"} 0');
+    expect(r.logs.lines.some((l) => l.module === 'k8s' && l.kubernetesStatus === 'off' && l.msg.includes('not running in a Kubernetes cluster'))).toBe(true);
     expect(metric(r.metrics, 'marketplace_entitlement_verified_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
     expect(r.logs.lines.some((l) => l.msg === 'entitled' && l.code === 'ENTITLED' && typeof l.action === 'string')).toBe(true);
     // The signed token is in the file for the app, never in the logs.

@@ -1,0 +1,136 @@
+import { accessSync, constants } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Observer, Snapshot } from '../state.js';
+import type { PodRef } from './api.js';
+import { SERVICE_ACCOUNT_DIR } from './paths.js';
+import { createKubernetesMetrics } from './metrics.js';
+import { CONDITION_TYPE } from './reasons.js';
+
+/**
+ * Kubernetes-native status: an Event on the sidecar's own pod for each outcome and the pod condition
+ * `marketplace.aws/entitled` for `readinessGates`. Purely a reporter: the entitlement is decided, written
+ * and served before and regardless of anything the Kubernetes API does.
+ */
+
+import { KUBERNETES_STATUS_MODES } from '../config.js';
+
+// The setting ENTITLEMENT_KUBERNETES_STATUS (config.ts), default 'auto'.
+export { KUBERNETES_STATUS_MODES };
+
+export { CONDITION_TYPE, REASONS, KEY_ROTATION_REASON } from './reasons.js';
+
+export interface KubernetesStatusOptions {
+  mode: (typeof KUBERNETES_STATUS_MODES)[number];
+  /** POD_NAME, POD_NAMESPACE (downward API), POD_UID (optional), KUBERNETES_SERVICE_HOST/PORT. */
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  /** The sidecar's own registry; never prom-client's global one. */
+  registry: Registry;
+  /** Test hook: prepended to /var/run/secrets/kubernetes.io/serviceaccount, as `loadFromCluster(prefix)` does. */
+  serviceAccountPrefix?: string;
+  now?: () => Date;
+  /** Per API call; default 5000. */
+  requestTimeoutMs?: number;
+}
+
+export interface KubernetesStatus {
+  readonly enabled: boolean;
+  /** For runSidecar's `observers`: synchronous, never throws, never waits for the API. */
+  readonly observer: Observer;
+  /**
+   * Resolves when every queued API call has finished (tests, shutdown). A condition retry waiting on its
+   * backoff is sent at once rather than awaited; with the API server gone this takes at most two request
+   * timeouts, so give it a budget at shutdown.
+   */
+  flush(): Promise<void>;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+
+export function startKubernetesStatus(o: KubernetesStatusOptions): KubernetesStatus {
+  const logger = o.logger.child({ module: 'k8s' });
+  // Registered even when off, so /metrics has the same series wherever the sidecar runs.
+  const metrics = createKubernetesMetrics(o.registry);
+  const prefix = o.serviceAccountPrefix ?? '';
+  const decision = decide(o.mode, o.env, prefix);
+  if (!decision.enabled) {
+    logger.info({ kubernetesStatus: 'off', why: decision.why }, `Kubernetes status is off: ${decision.why}; no pod Events and no ${CONDITION_TYPE} condition`);
+    return disabled;
+  }
+  const pod = decision.pod;
+  const timeoutMs = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // @kubernetes/client-node is large: loading it at start would slow every registration, in a cluster
+  // or not. It is loaded on the first outcome instead, and the outcomes seen meanwhile are replayed.
+  const pending: Array<[Snapshot, Snapshot]> = [];
+  let reporter: { observe: Observer; flush(): Promise<void> } | undefined;
+  let loading: Promise<void> | undefined;
+  const load = () =>
+    (loading ??= (async () => {
+      const [{ createPodStatusApi, inClusterConfig }, { createReporter }] = await Promise.all([import('./api.js'), import('./reporter.js')]);
+      let api;
+      try {
+        const { kc, server } = inClusterConfig(o.env, prefix);
+        api = createPodStatusApi({ kc, server, pod, timeoutMs });
+      } catch (err) {
+        // A client that cannot even be configured is one more reason to carry on without it.
+        logger.warn({ kubernetesStatus: 'off', err }, `Kubernetes status is off: the in-cluster client could not be configured; no pod Events and no ${CONDITION_TYPE} condition`);
+        pending.length = 0;
+        return;
+      }
+      logger.info(
+        { kubernetesStatus: 'on', pod: `${pod.namespace}/${pod.name}`, podUid: pod.uid, server: api.server, requestTimeoutMs: timeoutMs },
+        `Kubernetes status is on: Events and the condition ${CONDITION_TYPE} on pod ${pod.namespace}/${pod.name}`,
+      );
+      const r = createReporter({ api, pod, logger, metrics, now: o.now ?? (() => new Date()) });
+      for (const [snapshot, previous] of pending.splice(0)) r.observe(snapshot, previous);
+      reporter = r;
+    })().catch((err: unknown) => {
+      logger.warn({ kubernetesStatus: 'off', err }, 'Kubernetes status is off: the Kubernetes client could not be loaded');
+    }));
+  const observer: Observer = (snapshot, previous) => {
+    if (reporter !== undefined) {
+      reporter.observe(snapshot, previous);
+      return;
+    }
+    pending.push([snapshot, previous]);
+    void load();
+  };
+  return {
+    enabled: true,
+    observer,
+    flush: async () => {
+      if (loading !== undefined) await loading;
+      await reporter?.flush();
+    },
+  };
+}
+
+const disabled: KubernetesStatus = Object.freeze({ enabled: false, observer: () => undefined, flush: async () => undefined });
+
+type Decision = { enabled: true; pod: PodRef } | { enabled: false; why: string };
+
+function decide(mode: KubernetesStatusOptions['mode'], env: NodeJS.ProcessEnv, prefix: string): Decision {
+  if (mode === 'off') return { enabled: false, why: 'turned off by ENTITLEMENT_KUBERNETES_STATUS=off' };
+  if (!env.KUBERNETES_SERVICE_HOST) return { enabled: false, why: 'not running in a Kubernetes cluster (KUBERNETES_SERVICE_HOST is not set)' };
+  const token = `${prefix}${SERVICE_ACCOUNT_DIR}/token`;
+  try {
+    accessSync(token, constants.R_OK);
+  } catch {
+    return {
+      enabled: false,
+      why: `not running in a Kubernetes cluster with a service-account token (${token} is not readable; is automountServiceAccountToken false?)`,
+    };
+  }
+  const missing = (['POD_NAME', 'POD_NAMESPACE'] as const).filter((name) => !env[name]);
+  if (missing.length > 0) {
+    return {
+      enabled: false,
+      why:
+        `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set: set POD_NAME and POD_NAMESPACE from the downward API ` +
+        '(env valueFrom.fieldRef.fieldPath metadata.name and metadata.namespace; POD_UID from metadata.uid is optional)',
+    };
+  }
+  const pod: PodRef = { name: env.POD_NAME as string, namespace: env.POD_NAMESPACE as string, ...(env.POD_UID ? { uid: env.POD_UID } : {}) };
+  return { enabled: true, pod };
+}
