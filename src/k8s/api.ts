@@ -14,7 +14,7 @@ import {
   type ResponseContext,
 } from '@kubernetes/client-node';
 import { CONDITION_TYPE, type PodCondition, type PodEvent } from './reasons.js';
-import { SERVICE_ACCOUNT_DIR } from './paths.js';
+import { FAILURE_KINDS, OPERATIONS, SERVICE_ACCOUNT_DIR, type FailureKind, type Operation } from './constants.js';
 
 /**
  * The two Kubernetes API calls the sidecar makes, through the real @kubernetes/client-node, each bounded
@@ -24,11 +24,7 @@ import { SERVICE_ACCOUNT_DIR } from './paths.js';
 
 export const COMPONENT = 'marketplace-entitlement-sidecar';
 
-export const OPERATIONS = ['event', 'condition'] as const;
-export type Operation = (typeof OPERATIONS)[number];
 
-export const FAILURE_KINDS = ['forbidden', 'unreachable', 'timeout', 'other'] as const;
-export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 export class KubernetesCallError extends Error {
   override readonly name = 'KubernetesCallError';
@@ -58,7 +54,7 @@ export interface PodStatusApi {
   patchCondition(condition: PodCondition, lastTransitionTime: Date): Promise<void>;
 }
 
-export { SERVICE_ACCOUNT_DIR };
+export { FAILURE_KINDS, OPERATIONS, SERVICE_ACCOUNT_DIR, type FailureKind, type Operation };
 
 /**
  * The in-cluster configuration, with the API server's address taken from `env`. `loadFromCluster` gives

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Observer, Snapshot } from '../state.js';
 import type { PodRef } from './api.js';
-import { SERVICE_ACCOUNT_DIR } from './paths.js';
+import { SERVICE_ACCOUNT_DIR } from './constants.js';
 import { createKubernetesMetrics } from './metrics.js';
 import { CONDITION_TYPE } from './reasons.js';
 

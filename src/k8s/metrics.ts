@@ -1,6 +1,6 @@
 import { Counter, type Registry } from 'prom-client';
 import { METRIC_PREFIX } from '../metrics.js';
-import { FAILURE_KINDS, OPERATIONS } from './api.js';
+import { FAILURE_KINDS, OPERATIONS } from './constants.js';
 
 export interface KubernetesMetrics {
   readonly requests: Counter<'operation'>;
