@@ -1,0 +1,132 @@
+{{/*
+The sidecar container (one list item). Use initContainers/containers below rather than this directly:
+they pick the native or classic form from .values.nativeSidecar.
+*/}}
+{{- define "entitlement-sidecar.container" -}}
+{{- include "entitlement-sidecar.validate" . -}}
+{{- $v := .values -}}
+{{- $deadline := include "entitlement-sidecar.durationSeconds" $v.registerDeadline | int -}}
+- name: {{ $v.containerName }}
+  image: {{ include "entitlement-sidecar.image" . | quote }}
+  imagePullPolicy: {{ $v.image.pullPolicy }}
+  {{- if $v.nativeSidecar }}
+  # A native sidecar: started before, and kept running alongside, the app containers, which start
+  # only once its startupProbe passes (= the pod is entitled).
+  restartPolicy: Always
+  {{- end }}
+  args: ["run"]
+  env:
+    {{- if not $v.bakedIntoImage }}
+    - name: MARKETPLACE_PRODUCT_CODE
+      value: {{ $v.productCode | toString | quote }}
+    - name: MARKETPLACE_PUBLIC_KEY_VERSION
+      value: {{ $v.publicKeyVersion | toString | quote }}
+    - name: MARKETPLACE_PUBLIC_KEY_FILE
+      value: {{ printf "%s/%s" (trimSuffix "/" $v.publicKey.mountPath) $v.publicKey.key | quote }}
+    {{- with $v.trustedProductCodes }}
+    - name: MARKETPLACE_TRUSTED_PRODUCT_CODES
+      value: {{ join "," . | quote }}
+    {{- end }}
+    {{- end }}
+    - name: ENTITLEMENT_FILE
+      value: {{ include "entitlement-sidecar.entitlementFile" . | quote }}
+    - name: ENTITLEMENT_LISTEN
+      value: {{ include "entitlement-sidecar.listen" . | quote }}
+    - name: ENTITLEMENT_REGISTER_DEADLINE
+      value: {{ $v.registerDeadline | toString | quote }}
+    - name: LOG_LEVEL
+      value: {{ $v.logLevel | quote }}
+    - name: ENTITLEMENT_KUBERNETES_STATUS
+      value: {{ ternary "auto" "off" (not (not $v.kubernetesStatus.enabled)) | quote }}
+    {{- with $v.aws.region }}
+    - name: AWS_REGION
+      value: {{ . | quote }}
+    {{- end }}
+    {{- with $v.aws.endpointUrl }}
+    - name: AWS_ENDPOINT_URL_MARKETPLACE_METERING
+      value: {{ . | quote }}
+    {{- end }}
+    - name: POD_NAME
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.name
+    - name: POD_NAMESPACE
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.namespace
+    - name: POD_UID
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.uid
+    {{- with $v.extraEnv }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  ports:
+    - name: entitlement
+      containerPort: {{ $v.port }}
+      protocol: TCP
+  {{- if $v.nativeSidecar }}
+  startupProbe:
+    httpGet:
+      path: /healthz
+      port: {{ $v.port }}
+    periodSeconds: {{ $v.startupProbe.periodSeconds }}
+    timeoutSeconds: {{ $v.startupProbe.timeoutSeconds }}
+    # registerDeadline ({{ $deadline }}s) plus a minute, unless set explicitly.
+    failureThreshold: {{ $v.startupProbe.failureThreshold | default (div (add $deadline 60 (sub $v.startupProbe.periodSeconds 1)) $v.startupProbe.periodSeconds) }}
+  {{- end }}
+  readinessProbe:
+    httpGet:
+      path: /healthz
+      port: {{ $v.port }}
+    periodSeconds: {{ $v.readinessProbe.periodSeconds }}
+    timeoutSeconds: {{ $v.readinessProbe.timeoutSeconds }}
+    failureThreshold: {{ $v.readinessProbe.failureThreshold }}
+  livenessProbe:
+    httpGet:
+      path: /livez
+      port: {{ $v.port }}
+    periodSeconds: {{ $v.livenessProbe.periodSeconds }}
+    timeoutSeconds: {{ $v.livenessProbe.timeoutSeconds }}
+    failureThreshold: {{ $v.livenessProbe.failureThreshold }}
+  {{- with $v.resources }}
+  resources:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.securityContext }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  volumeMounts:
+    - name: {{ $v.entitlementVolume.name }}
+      mountPath: {{ $v.entitlementVolume.mountPath }}
+    {{- if include "entitlement-sidecar.mountsPublicKey" . }}
+    - name: {{ include "entitlement-sidecar.publicKeyVolumeName" . }}
+      mountPath: {{ $v.publicKey.mountPath }}
+      readOnly: true
+    {{- end }}
+  terminationMessagePolicy: FallbackToLogsOnError
+{{- end -}}
+
+{{/*
+Items for the pod's initContainers list: the native sidecar, or nothing in classic mode.
+Put it first, so your own init containers run only once the pod is entitled:
+  initContainers:
+    {{- include "entitlement-sidecar.initContainers" (dict "root" $ "values" (index .Values "entitlement-sidecar")) | nindent 4 }}
+*/}}
+{{- define "entitlement-sidecar.initContainers" -}}
+{{- if .values.nativeSidecar -}}
+{{- include "entitlement-sidecar.container" . -}}
+{{- else -}}
+{{- include "entitlement-sidecar.validate" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Items for the pod's containers list: the classic sidecar, or nothing in native mode. */}}
+{{- define "entitlement-sidecar.containers" -}}
+{{- if not .values.nativeSidecar -}}
+{{- include "entitlement-sidecar.container" . -}}
+{{- else -}}
+{{- include "entitlement-sidecar.validate" . -}}
+{{- end -}}
+{{- end -}}

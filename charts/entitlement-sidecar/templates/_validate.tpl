@@ -1,0 +1,79 @@
+{{/*
+Fails the render on combinations that cannot work, each with a message naming the value and the fix.
+Every other template of this library calls it, so a product chart cannot skip it.
+*/}}
+{{- define "entitlement-sidecar.validate" -}}
+{{- $v := .values -}}
+{{- $p := "entitlement-sidecar" -}}
+{{- if not $v.image.repository -}}
+{{- fail (printf "%s: image.repository is required. AWS Marketplace needs every image of the product in your seller ECR repository (709825985650.dkr.ecr.us-east-1.amazonaws.com/<seller>/...): push the sidecar image there" $p) -}}
+{{- end -}}
+{{- $k := $v.publicKey -}}
+{{- $sources := list -}}
+{{- if $k.pem -}}{{- $sources = append $sources "publicKey.pem" -}}{{- end -}}
+{{- if $k.secretName -}}{{- $sources = append $sources "publicKey.secretName" -}}{{- end -}}
+{{- if $k.configMapName -}}{{- $sources = append $sources "publicKey.configMapName" -}}{{- end -}}
+{{- if $v.bakedIntoImage -}}
+{{- $set := $sources -}}
+{{- if $v.productCode -}}{{- $set = append $set "productCode" -}}{{- end -}}
+{{- if $v.trustedProductCodes -}}{{- $set = append $set "trustedProductCodes" -}}{{- end -}}
+{{- if $set -}}
+{{- fail (printf "%s: bakedIntoImage is true, so %s must be empty: chart values would override what the image has baked in" $p (join ", " $set)) -}}
+{{- end -}}
+{{- else -}}
+{{- if not $v.productCode -}}
+{{- fail (printf "%s: productCode is required (the AWS Marketplace product code of your listing), or set bakedIntoImage=true for an image that carries it" $p) -}}
+{{- end -}}
+{{- if not (regexMatch "^[-a-zA-Z0-9/=:_.@]{1,255}$" (toString $v.productCode)) -}}
+{{- fail (printf "%s: productCode must be 1-255 characters of [-a-zA-Z0-9/=:_.@], got %q" $p (toString $v.productCode)) -}}
+{{- end -}}
+{{- if ne (len $sources) 1 -}}
+{{- fail (printf "%s: set exactly one of publicKey.pem, publicKey.secretName, publicKey.configMapName (or bakedIntoImage=true); set now: %s" $p (default "none" (join ", " $sources))) -}}
+{{- end -}}
+{{- if and $k.pem (not (contains "-----BEGIN PUBLIC KEY-----" $k.pem)) -}}
+{{- fail (printf "%s: publicKey.pem must be the PEM of the product's RSA public key (-----BEGIN PUBLIC KEY----- ...)" $p) -}}
+{{- end -}}
+{{- if and $v.trustedProductCodes (not (has (toString $v.productCode) $v.trustedProductCodes)) -}}
+{{- fail (printf "%s: productCode %q is not in trustedProductCodes %v; the sidecar would refuse to start" $p (toString $v.productCode) $v.trustedProductCodes) -}}
+{{- end -}}
+{{- end -}}
+{{- $sa := $v.serviceAccount -}}
+{{- $annotated := index (default dict $sa.annotations) "eks.amazonaws.com/role-arn" | default "" -}}
+{{- if $sa.create -}}
+{{- if and $sa.roleArn $annotated (ne $sa.roleArn $annotated) -}}
+{{- fail (printf "%s: serviceAccount.roleArn and serviceAccount.annotations[eks.amazonaws.com/role-arn] disagree; set only serviceAccount.roleArn" $p) -}}
+{{- end -}}
+{{- if and (not $sa.roleArn) (not $annotated) (not $v.aws.endpointUrl) -}}
+{{- fail (printf "%s: serviceAccount.roleArn is required: on EKS, RegisterUsage accepts only IRSA credentials (an IAM role with aws-marketplace:RegisterUsage trusted by the cluster's OIDC provider); EKS Pod Identity and the node role are not supported" $p) -}}
+{{- end -}}
+{{- else -}}
+{{- if not $sa.name -}}
+{{- fail (printf "%s: serviceAccount.name is required when serviceAccount.create is false (the existing ServiceAccount with the IRSA role annotation)" $p) -}}
+{{- end -}}
+{{- if or $sa.roleArn $sa.annotations -}}
+{{- fail (printf "%s: serviceAccount.roleArn and serviceAccount.annotations apply only to a ServiceAccount this chart creates; annotate your existing ServiceAccount %q instead" $p (toString $sa.name)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $v.kubernetesStatus.readinessGate (not $v.kubernetesStatus.enabled) -}}
+{{- fail (printf "%s: kubernetesStatus.readinessGate needs kubernetesStatus.enabled: nothing else sets the marketplace.aws/entitled condition, so the pods would never turn Ready" $p) -}}
+{{- end -}}
+{{- if and $v.metrics.serviceMonitor.enabled (not $v.metrics.enabled) -}}
+{{- fail (printf "%s: metrics.serviceMonitor.enabled needs metrics.enabled" $p) -}}
+{{- end -}}
+{{- $deadline := include "entitlement-sidecar.durationSeconds" $v.registerDeadline | int -}}
+{{- if or (lt $deadline 1) (gt $deadline 86400) -}}
+{{- fail (printf "%s: registerDeadline must be from 1s to 24h, got %q" $p (toString $v.registerDeadline)) -}}
+{{- end -}}
+{{- if and $v.nativeSidecar $v.startupProbe.failureThreshold -}}
+{{- $budget := mul (int $v.startupProbe.periodSeconds) (int $v.startupProbe.failureThreshold) -}}
+{{- if lt (int $budget) $deadline -}}
+{{- fail (printf "%s: startupProbe allows %ds (periodSeconds x failureThreshold) but registerDeadline is %ds: the kubelet would restart the sidecar while it still retries; raise failureThreshold or leave it null" $p (int $budget) $deadline) -}}
+{{- end -}}
+{{- end -}}
+{{- $reserved := list "MARKETPLACE_PRODUCT_CODE" "MARKETPLACE_PUBLIC_KEY_VERSION" "MARKETPLACE_PUBLIC_KEY_FILE" "MARKETPLACE_PUBLIC_KEY" "MARKETPLACE_TRUSTED_PRODUCT_CODES" "ENTITLEMENT_FILE" "ENTITLEMENT_LISTEN" "ENTITLEMENT_REGISTER_DEADLINE" "LOG_LEVEL" "AWS_REGION" "AWS_ENDPOINT_URL_MARKETPLACE_METERING" "POD_NAME" "POD_NAMESPACE" "POD_UID" "ENTITLEMENT_KUBERNETES_STATUS" -}}
+{{- range $v.extraEnv -}}
+{{- if has .name $reserved -}}
+{{- fail (printf "%s: extraEnv must not set %s; use the chart value for it (see the chart README)" $p .name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
