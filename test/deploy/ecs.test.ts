@@ -1,0 +1,249 @@
+/**
+ * ecs/task-definition.json and the task role's policies, checked offline by AWS's own ECS API model
+ * (Debian's botocore, run with /usr/bin/python3, and the AWS CLI's input validation) and against the
+ * sidecar's contract: health check command = the image's `check`, port = ENTITLEMENT_LISTEN, the
+ * entitlement volume, dependsOn HEALTHY. Registering and running the task needs a real AWS account.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SETTINGS } from '../../src/config.js';
+import { REPO_ROOT, run } from './exec.js';
+import { readDockerfile } from './podman.js';
+
+interface KV { name: string; value: string }
+interface ContainerDef {
+  name: string;
+  image: string;
+  essential?: boolean;
+  cpu?: number;
+  memory?: number;
+  memoryReservation?: number;
+  user?: string;
+  readonlyRootFilesystem?: boolean;
+  linuxParameters?: { capabilities?: { drop?: string[]; add?: string[] } };
+  environment?: KV[];
+  portMappings?: { name?: string; containerPort: number; protocol?: string }[];
+  mountPoints?: { sourceVolume: string; containerPath: string; readOnly?: boolean }[];
+  healthCheck?: { command: string[]; interval: number; timeout: number; retries: number; startPeriod: number };
+  dependsOn?: { containerName: string; condition: string }[];
+  stopTimeout?: number;
+  logConfiguration?: { logDriver: string; options: Record<string, string> };
+}
+interface TaskDef {
+  family: string;
+  requiresCompatibilities: string[];
+  networkMode: string;
+  cpu: string;
+  memory: string;
+  taskRoleArn: string;
+  executionRoleArn: string;
+  volumes: { name: string; host?: unknown; dockerVolumeConfiguration?: unknown; efsVolumeConfiguration?: unknown }[];
+  containerDefinitions: ContainerDef[];
+}
+
+const ECS_DIR = join(REPO_ROOT, 'ecs');
+const readJson = <T>(name: string) => JSON.parse(readFileSync(join(ECS_DIR, name), 'utf8')) as T;
+const taskDef = readJson<TaskDef>('task-definition.json');
+const sidecar = taskDef.containerDefinitions.find((c) => c.name === 'entitlement-sidecar') as ContainerDef;
+const app = taskDef.containerDefinitions.find((c) => c.name === 'app') as ContainerDef;
+const env = (c: ContainerDef, name: string) => c.environment?.find((e) => e.name === name)?.value;
+const dockerfile = readDockerfile().text;
+const settingDefault = (name: string) => SETTINGS.find((s) => s.env === name)?.default as string;
+
+/** The Dockerfile's exec-form JSON array after `keyword` (ENTRYPOINT, or HEALTHCHECK ... CMD). */
+function dockerfileArray(pattern: RegExp): string[] {
+  const m = pattern.exec(dockerfile.replace(/\\\n\s*/g, ' '));
+  if (m?.[1] === undefined) throw new Error(`Dockerfile has no ${pattern}`);
+  return JSON.parse(m[1]) as string[];
+}
+const ENTRYPOINT = dockerfileArray(/^ENTRYPOINT (\[.*\])$/m);
+const HEALTHCHECK = dockerfileArray(/^HEALTHCHECK .* CMD (\[.*\])$/m);
+
+const PY_VALIDATE = `
+import json, sys
+import botocore, botocore.session, botocore.validate
+doc = json.load(sys.stdin)
+shape = botocore.session.get_session().get_service_model('ecs').operation_model('RegisterTaskDefinition').input_shape
+report = botocore.validate.ParamValidator().validate(doc, shape)
+print(json.dumps({"botocore": botocore.__version__, "errors": report.generate_report() if report.has_errors() else ""}))
+`;
+
+async function botocoreValidate(doc: unknown): Promise<{ botocore: string; errors: string }> {
+  const r = await run('/usr/bin/python3', ['-c', PY_VALIDATE], { timeoutMs: 60_000, input: JSON.stringify(doc) });
+  if (r.code !== 0) throw new Error(`python3 failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as { botocore: string; errors: string };
+}
+
+const work = mkdtempSync(join(tmpdir(), 'entitlement-ecs-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** `aws ecs register-task-definition` up to the request: 252 = invalid input, 255 = valid but unreachable. */
+async function cliRegister(doc: unknown): Promise<{ code: number | null; stderr: string }> {
+  const file = join(work, `td-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(doc));
+  const r = await run(
+    '/usr/bin/aws',
+    ['ecs', 'register-task-definition', '--cli-input-json', `file://${file}`, '--endpoint-url', 'http://127.0.0.1:1', '--cli-connect-timeout', '2'],
+    {
+      timeoutMs: 60_000,
+      env: {
+        PATH: process.env.PATH,
+        HOME: work,
+        AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEVALIDATE1',
+        AWS_SECRET_ACCESS_KEY: 'not-a-real-secret',
+        AWS_DEFAULT_REGION: 'us-east-1',
+        AWS_MAX_ATTEMPTS: '1',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_CONFIG_FILE: join(work, 'none'),
+        AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'),
+      },
+    },
+  );
+  return { code: r.code, stderr: r.stderr };
+}
+
+describe('ecs/task-definition.json against the ECS API model', () => {
+  it('passes botocore validation of RegisterTaskDefinition (required fields, types, no unknown keys)', async () => {
+    expect(existsSync('/usr/bin/python3')).toBe(true);
+    const r = await botocoreValidate(taskDef);
+    expect(r.errors).toBe('');
+    console.log(`validated with botocore ${r.botocore}`);
+  });
+
+  it('is rejected by the same validation when broken (the check can fail)', async () => {
+    const broken = structuredClone(taskDef) as unknown as Record<string, unknown> & { containerDefinitions: Record<string, unknown>[] };
+    (broken.containerDefinitions[0] as Record<string, unknown>).healthcheck = {};
+    ((broken.containerDefinitions[0] as { healthCheck: Record<string, unknown> }).healthCheck).interval = '10';
+    delete broken.family;
+    const r = await botocoreValidate(broken);
+    expect(r.errors).toMatch(/Unknown parameter in containerDefinitions\[0\]: "healthcheck"/);
+    expect(r.errors).toMatch(/Invalid type for parameter containerDefinitions\[0\]\.healthCheck\.interval/);
+    expect(r.errors).toMatch(/Missing required parameter in input: "family"/);
+  });
+
+  it('passes the AWS CLI input validation (exit 255: valid, then no endpoint on 127.0.0.1:1), and a broken one exits 252', async () => {
+    const ok = await cliRegister(taskDef);
+    expect(ok.code, ok.stderr).toBe(255);
+    expect(ok.stderr).toMatch(/Could not connect to the endpoint URL/);
+    const broken = { ...taskDef, containerDefinitions: [{ ...sidecar, healthCheck: { ...sidecar.healthCheck, command: 'check' } }, app] };
+    const bad = await cliRegister(broken);
+    expect(bad.code).toBe(252);
+    expect(bad.stderr).toMatch(/Invalid type for parameter containerDefinitions\[0\]\.healthCheck\.command/);
+  });
+
+  it('keeps to the ECS limits botocore does not check (enums and ranges from the ECS API reference)', () => {
+    expect(taskDef.requiresCompatibilities.sort()).toEqual(['EC2', 'FARGATE']);
+    expect(taskDef.networkMode).toBe('awsvpc');
+    // A valid Fargate size (0.5 vCPU: 1-4 GB), and the containers fit in it.
+    expect([taskDef.cpu, taskDef.memory]).toEqual(['512', '1024']);
+    const cpu = taskDef.containerDefinitions.reduce((s, c) => s + (c.cpu ?? 0), 0);
+    const mem = taskDef.containerDefinitions.reduce((s, c) => s + (c.memory ?? c.memoryReservation ?? 0), 0);
+    expect(cpu).toBeLessThanOrEqual(Number(taskDef.cpu));
+    expect(mem).toBeLessThanOrEqual(Number(taskDef.memory));
+    const hc = sidecar.healthCheck!;
+    expect(hc.interval).toBeGreaterThanOrEqual(5);
+    expect(hc.interval).toBeLessThanOrEqual(300);
+    expect(hc.timeout).toBeGreaterThanOrEqual(2);
+    expect(hc.timeout).toBeLessThanOrEqual(60);
+    expect(hc.retries).toBeGreaterThanOrEqual(1);
+    expect(hc.retries).toBeLessThanOrEqual(10);
+    expect(hc.startPeriod).toBeGreaterThanOrEqual(0);
+    expect(hc.startPeriod).toBeLessThanOrEqual(300);
+    for (const d of app.dependsOn ?? []) expect(['START', 'COMPLETE', 'SUCCESS', 'HEALTHY']).toContain(d.condition);
+    // The volume is task-scoped (a bind mount without host path): supported on Fargate and EC2 alike.
+    for (const v of taskDef.volumes) {
+      expect(v.host).toBeUndefined();
+      expect(v.dockerVolumeConfiguration).toBeUndefined();
+    }
+  });
+});
+
+describe('the task definition matches the sidecar and its image', () => {
+  it('health-checks the sidecar with the image\'s own `check` command, exec form, no shell or curl', () => {
+    expect(sidecar.healthCheck?.command).toEqual(['CMD', ...ENTRYPOINT, 'check']);
+    expect(HEALTHCHECK).toEqual([...ENTRYPOINT, 'check']);
+    expect(sidecar.healthCheck?.command).not.toContain('CMD-SHELL');
+    // A start period, and a failure budget that gives a throttled start several minutes.
+    const hc = sidecar.healthCheck!;
+    expect(hc.startPeriod).toBe(300);
+    expect(hc.startPeriod + hc.retries * hc.interval).toBeGreaterThanOrEqual(360);
+  });
+
+  it('starts the app only once the sidecar is HEALTHY, and stops the task if the sidecar stops', () => {
+    expect(sidecar.essential).toBe(true);
+    expect(app.dependsOn).toEqual([{ containerName: 'entitlement-sidecar', condition: 'HEALTHY' }]);
+  });
+
+  it('maps the port of ENTITLEMENT_LISTEN, the one `check` and the app dial on 127.0.0.1 (awsvpc)', () => {
+    const listen = env(sidecar, 'ENTITLEMENT_LISTEN') ?? settingDefault('ENTITLEMENT_LISTEN');
+    const port = Number(/:(\d+)$/.exec(listen)?.[1]);
+    expect(listen).toBe(settingDefault('ENTITLEMENT_LISTEN'));
+    expect(dockerfile).toContain(`ENTITLEMENT_LISTEN=${listen}`);
+    expect(sidecar.portMappings).toEqual([{ name: 'entitlement', containerPort: port, protocol: 'tcp' }]);
+    expect(env(app, 'ENTITLEMENT_HEALTH_URL')).toBe(`http://127.0.0.1:${port}/healthz`);
+  });
+
+  it("shares a task-scoped volume at the entitlement file's directory: writable in the sidecar, read-only in the app", () => {
+    const file = env(sidecar, 'ENTITLEMENT_FILE') as string;
+    expect(file).toBe(settingDefault('ENTITLEMENT_FILE'));
+    const dir = file.slice(0, file.lastIndexOf('/'));
+    const [volume] = taskDef.volumes;
+    expect(taskDef.volumes).toHaveLength(1);
+    expect(sidecar.mountPoints).toEqual([{ sourceVolume: volume?.name, containerPath: dir, readOnly: false }]);
+    expect(app.mountPoints).toEqual([{ sourceVolume: volume?.name, containerPath: dir, readOnly: true }]);
+    expect(env(app, 'ENTITLEMENT_FILE')).toBe(file);
+    // The image declares that directory a VOLUME owned by uid 65532: ECS copies it, ownership included,
+    // into the task volume, so the non-root sidecar can write there.
+    expect(dockerfile).toContain(`VOLUME ["${dir}"]`);
+    expect(dockerfile).toMatch(new RegExp(`COPY --from=build --chown=65532:65532 \\S+ ${dir}/`));
+  });
+
+  it('runs the sidecar as uid 65532 with a read-only root file system and no capabilities; stop within its timeout', () => {
+    expect(sidecar.user).toBe('65532:65532');
+    expect(dockerfile).toMatch(/^USER 65532:65532$/m);
+    expect(sidecar.readonlyRootFilesystem).toBe(true);
+    expect(sidecar.linuxParameters?.capabilities?.drop).toEqual(['ALL']);
+    expect(app.readonlyRootFilesystem).toBe(true);
+    // The sidecar exits within 2 s of SIGTERM (see the image test); ECS waits stopTimeout before SIGKILL.
+    expect(sidecar.stopTimeout).toBeGreaterThanOrEqual(5);
+    expect(sidecar.stopTimeout).toBeLessThanOrEqual(30);
+  });
+
+  it('sets no product values and no credentials: the seller image carries them, the task role provides credentials', () => {
+    const names = taskDef.containerDefinitions.flatMap((c) => (c.environment ?? []).map((e) => e.name));
+    expect(names.filter((n) => n.startsWith('MARKETPLACE_') || n.startsWith('AWS_'))).toEqual([]);
+    const known = new Set(SETTINGS.map((s) => s.env));
+    for (const e of sidecar.environment ?? []) expect(known.has(e.name as (typeof SETTINGS)[number]['env'])).toBe(true);
+    expect(taskDef.taskRoleArn).toMatch(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+/);
+  });
+
+  it('logs every container to CloudWatch Logs (awslogs)', () => {
+    for (const c of taskDef.containerDefinitions) {
+      expect(c.logConfiguration?.logDriver).toBe('awslogs');
+      expect(Object.keys(c.logConfiguration?.options ?? {}).sort()).toEqual(['awslogs-create-group', 'awslogs-group', 'awslogs-region', 'awslogs-stream-prefix']);
+    }
+  });
+});
+
+describe('the task role', () => {
+  it('may call aws-marketplace:RegisterUsage and nothing else', () => {
+    const policy = readJson<{ Version: string; Statement: Record<string, unknown>[] }>('iam-task-role-policy.json');
+    expect(policy.Version).toBe('2012-10-17');
+    expect(policy.Statement).toEqual([{ Sid: 'RegisterUsage', Effect: 'Allow', Action: 'aws-marketplace:RegisterUsage', Resource: '*' }]);
+  });
+
+  it('is assumable only by ECS tasks of the account (confused-deputy conditions)', () => {
+    const trust = readJson<{ Version: string; Statement: { Effect: string; Principal: unknown; Action: string; Condition: Record<string, Record<string, string>> }[] }>('iam-task-role-trust-policy.json');
+    expect(trust.Version).toBe('2012-10-17');
+    expect(trust.Statement).toHaveLength(1);
+    const [s] = trust.Statement;
+    expect(s?.Effect).toBe('Allow');
+    expect(s?.Principal).toEqual({ Service: 'ecs-tasks.amazonaws.com' });
+    expect(s?.Action).toBe('sts:AssumeRole');
+    const account = /::(\d{12}):/.exec(taskDef.taskRoleArn)?.[1];
+    expect(s?.Condition.StringEquals?.['aws:SourceAccount']).toBe(account);
+    expect(s?.Condition.ArnLike?.['aws:SourceArn']).toBe(`arn:aws:ecs:*:${account}:*`);
+  });
+});
