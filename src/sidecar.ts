@@ -66,7 +66,7 @@ export async function runSidecar(deps: SidecarDeps): Promise<Snapshot> {
   const kubernetes = startKubernetesStatus({
     mode: config.kubernetesStatus,
     env: deps.env,
-    logger: logger.child({ module: 'k8s' }),
+    logger,
     registry: metrics.registry,
     ...deps.kubernetes,
   });

@@ -62,9 +62,16 @@ export function startKubernetesStatus(o: KubernetesStatusOptions): KubernetesSta
   const timeoutMs = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   // @kubernetes/client-node is large: loading it at start would slow every registration, in a cluster
   // or not. It is loaded on the first outcome instead, and the outcomes seen meanwhile are replayed.
-  const pending: Array<[Snapshot, Snapshot]> = [];
-  let reporter: { observe: Observer; flush(): Promise<void> } | undefined;
+  const now = o.now ?? (() => new Date());
+  const pending: Array<{ snapshot: Snapshot; at: Date }> = [];
+  let reporter: { observe: Observer; observeAt(snapshot: Snapshot, at: Date): void; flush(): Promise<void> } | undefined;
   let loading: Promise<void> | undefined;
+  let failed = false;
+  const giveUp = (err: unknown, why: string) => {
+    failed = true;
+    pending.length = 0;
+    logger.warn({ kubernetesStatus: 'off', err }, `Kubernetes status is off: ${why}; no pod Events and no ${CONDITION_TYPE} condition`);
+  };
   const load = () =>
     (loading ??= (async () => {
       const [{ createPodStatusApi, inClusterConfig }, { createReporter }] = await Promise.all([import('./api.js'), import('./reporter.js')]);
@@ -74,26 +81,26 @@ export function startKubernetesStatus(o: KubernetesStatusOptions): KubernetesSta
         api = createPodStatusApi({ kc, server, pod, timeoutMs });
       } catch (err) {
         // A client that cannot even be configured is one more reason to carry on without it.
-        logger.warn({ kubernetesStatus: 'off', err }, `Kubernetes status is off: the in-cluster client could not be configured; no pod Events and no ${CONDITION_TYPE} condition`);
-        pending.length = 0;
+        giveUp(err, 'the in-cluster client could not be configured');
         return;
       }
-      logger.info(
-        { kubernetesStatus: 'on', pod: `${pod.namespace}/${pod.name}`, podUid: pod.uid, server: api.server, requestTimeoutMs: timeoutMs },
-        `Kubernetes status is on: Events and the condition ${CONDITION_TYPE} on pod ${pod.namespace}/${pod.name}`,
-      );
-      const r = createReporter({ api, pod, logger, metrics, now: o.now ?? (() => new Date()) });
-      for (const [snapshot, previous] of pending.splice(0)) r.observe(snapshot, previous);
+      logger.info({ kubernetesStatus: 'on', server: api.server }, `Kubernetes client loaded; reporting to ${api.server}`);
+      const r = createReporter({ api, pod, logger, metrics, now });
+      // Outcomes seen while the client loaded keep the time they happened.
+      for (const { snapshot, at } of pending.splice(0)) r.observeAt(snapshot, at);
       reporter = r;
-    })().catch((err: unknown) => {
-      logger.warn({ kubernetesStatus: 'off', err }, 'Kubernetes status is off: the Kubernetes client could not be loaded');
-    }));
+    })().catch((err: unknown) => giveUp(err, 'the Kubernetes client could not be loaded')));
+  logger.info(
+    { kubernetesStatus: 'on', pod: `${pod.namespace}/${pod.name}`, podUid: pod.uid, requestTimeoutMs: timeoutMs },
+    `Kubernetes status is on: Events and the condition ${CONDITION_TYPE} on pod ${pod.namespace}/${pod.name}, from the first outcome`,
+  );
   const observer: Observer = (snapshot, previous) => {
     if (reporter !== undefined) {
       reporter.observe(snapshot, previous);
       return;
     }
-    pending.push([snapshot, previous]);
+    if (failed) return;
+    pending.push({ snapshot, at: now() });
     void load();
   };
   return {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { OUTCOMES, type OutcomeCode } from '../outcomes.js';
+import type { OutcomeCode } from '../outcomes.js';
 import type { Observer, Snapshot } from '../state.js';
 import { classify, KubernetesCallError, type Operation, type PodRef, type PodStatusApi } from './api.js';
 import type { KubernetesMetrics } from './metrics.js';
@@ -31,8 +31,7 @@ export interface ReporterOptions {
 
 export interface Reporter {
   readonly observe: Observer;
-  /** Sets the condition to False/Registering: the pod starts out not entitled, and says why. */
-  begin(): void;
+  readonly observeAt: (snapshot: Snapshot, at: Date) => void;
   /**
    * Waits for every call in flight and runs a scheduled condition retry at once instead of waiting for
    * its timer. A call that fails while flushing is not rescheduled, so with the API server gone flush
@@ -142,9 +141,9 @@ export function createReporter(o: ReporterOptions): Reporter {
     track(call('event', () => api.createEvent(event, at)).then(() => undefined));
   };
 
-  const observe: Observer = (snapshot: Snapshot) => {
+  /** Handles an outcome as of `at`, the time it happened (outcomes replayed after the client loads keep theirs). */
+  const observeAt = (snapshot: Snapshot, at: Date) => {
     try {
-      const at = now();
       for (const event of eventsFor(snapshot)) {
         if (event.reason === REASONS[snapshot.code] && isRetrying(snapshot.code) && !retryEventDue(event.reason, at)) continue;
         sendEvent(event, at);
@@ -157,6 +156,8 @@ export function createReporter(o: ReporterOptions): Reporter {
     }
   };
 
+  const observe: Observer = (snapshot: Snapshot) => observeAt(snapshot, now());
+
   /** At most one event per retry reason per minute: a throttled sidecar can make an attempt every few hundred ms. */
   const retryEventDue = (reason: string, at: Date): boolean => {
     const last = lastRetryEventAt.get(reason);
@@ -167,10 +168,7 @@ export function createReporter(o: ReporterOptions): Reporter {
 
   return {
     observe,
-    begin() {
-      const at = now();
-      setCondition({ status: 'pending', code: 'REGISTERING', message: 'RegisterUsage has not answered yet', action: OUTCOMES.REGISTERING.action, since: at.toISOString() }, at);
-    },
+    observeAt,
     async flush() {
       draining++;
       try {

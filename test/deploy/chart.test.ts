@@ -2,7 +2,7 @@
  * The Helm charts, checked by the real helm 3.6.2 (lint --strict, template, values.schema.json) and
  * every rendered object validated against the Kubernetes schemas (kubernetes-models) plus an
  * unknown-field check. No API server exists here or in CI: admission, scheduling and the kubelet's
- * behaviour need a real cluster (see docs/deploy.md).
+ * behaviour need a real cluster (see the README, "What was checked here").
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
