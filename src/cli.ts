@@ -34,7 +34,7 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   }
   switch (command) {
     case 'run': {
-      const [{ ConfigError, loadSidecarConfig }, { createLogger }, { runSidecar }] = await Promise.all([
+      const [{ ConfigError, loadSidecarConfig }, { createLogger }, { runSidecar, stopBudgetMs }] = await Promise.all([
         import('./config.js'),
         import('./logger.js'),
         import('./sidecar.js'),
@@ -54,8 +54,9 @@ async function runCommand(argv: readonly string[]): Promise<number> {
         if (controller.signal.aborted) return;
         logger.info({ signal: sig }, 'stopping');
         controller.abort();
-        // SIGTERM must end the process within 2 s whatever still holds the event loop.
-        setTimeout(() => process.exit(0), 1800).unref();
+        // SIGTERM ends the process in time whatever still holds the event loop: 2 s, or, with usage
+        // metering, long enough to send the pod's current hour first.
+        setTimeout(() => process.exit(0), stopBudgetMs(config)).unref();
       };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);

@@ -27,6 +27,8 @@ export const SETTINGS = [
   { env: 'ENTITLEMENT_REGISTER_DEADLINE', flag: 'register-deadline', default: '30m', required: false },
   { env: 'LOG_LEVEL', flag: 'log-level', default: 'info', required: false },
   { env: 'ENTITLEMENT_KUBERNETES_STATUS', flag: 'kubernetes-status', default: 'auto', required: false },
+  { env: 'MARKETPLACE_USAGE_DIMENSIONS', flag: 'usage-dimensions', default: undefined, required: false },
+  { env: 'ENTITLEMENT_USAGE_LISTEN', flag: 'usage-listen', default: '127.0.0.1:9798', required: false },
 ] as const;
 type SettingName = (typeof SETTINGS)[number]['env'];
 
@@ -42,7 +44,20 @@ export interface SidecarConfig {
   readonly registerDeadlineMs: number;
   readonly logLevel: LogLevel;
   readonly kubernetesStatus: KubernetesStatusMode;
+  /** Custom-dimension metering; undefined when the product has no usage dimensions configured. */
+  readonly usage: UsageConfig | undefined;
 }
+
+export interface UsageConfig {
+  readonly dimensions: readonly string[];
+  readonly listen: ListenAddress;
+  /** Where usage is journaled: next to the entitlement file, on the volume that outlives restarts. */
+  readonly journalFile: string;
+}
+
+/** AWS allows up to 24 dimensions per product; a dimension name is 1-255 characters. */
+export const MAX_USAGE_DIMENSIONS = 24;
+export const USAGE_DIMENSION_PATTERN = /^[^\s,]{1,255}$/;
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -174,6 +189,33 @@ export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEn
     problems.push(`ENTITLEMENT_KUBERNETES_STATUS must be one of: ${KUBERNETES_STATUS_MODES.join(', ')}, got "${kubernetesStatus}"`);
   }
 
+  let usage: UsageConfig | undefined;
+  const dimensionsText = get('MARKETPLACE_USAGE_DIMENSIONS');
+  const usageListenText = get('ENTITLEMENT_USAGE_LISTEN') as string;
+  const usageListen = parseListen(usageListenText);
+  if (usageListen === undefined) problems.push(`ENTITLEMENT_USAGE_LISTEN must be host:port (port 0-65535), got "${usageListenText}"`);
+  if (dimensionsText !== undefined) {
+    const dimensions = dimensionsText.split(',').map((d) => d.trim()).filter((d) => d !== '');
+    const bad = dimensions.filter((d) => !USAGE_DIMENSION_PATTERN.test(d));
+    if (dimensions.length === 0 || dimensions.length > MAX_USAGE_DIMENSIONS || bad.length > 0) {
+      problems.push(
+        `MARKETPLACE_USAGE_DIMENSIONS must be a comma-separated list of 1 to ${MAX_USAGE_DIMENSIONS} dimension names of 1-255 characters without spaces`,
+      );
+    } else if (new Set(dimensions).size !== dimensions.length) {
+      problems.push('MARKETPLACE_USAGE_DIMENSIONS lists a dimension twice');
+    }
+    if (usageListen !== undefined && listen !== undefined && usageListen.port !== 0 && usageListen.port === listen.port) {
+      problems.push('ENTITLEMENT_USAGE_LISTEN must use another port than ENTITLEMENT_LISTEN: the usage intake is for the pod only, never the probe listener');
+    } else if (usageListen !== undefined && (usageListen.host === '0.0.0.0' || usageListen.host === '::')) {
+      problems.push(
+        `ENTITLEMENT_USAGE_LISTEN must be a loopback address such as 127.0.0.1:9798, got "${usageListenText}": only the pod's own containers may report usage`,
+      );
+    }
+    if (usageListen !== undefined) {
+      usage = Object.freeze({ dimensions: Object.freeze(dimensions), listen: usageListen, journalFile: join(dirname(entitlementFile), 'usage-journal.ndjson') });
+    }
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     productCode: productCode as string,
@@ -186,5 +228,6 @@ export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEn
     registerDeadlineMs: registerDeadlineMs as number,
     logLevel: logLevel as LogLevel,
     kubernetesStatus: kubernetesStatus as KubernetesStatusMode,
+    usage,
   });
 }

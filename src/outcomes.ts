@@ -151,6 +151,24 @@ export const OUTCOMES = {
     sticky: false,
     action: 'The signed token does not match the request (product code, key version or nonce): a replayed or forged response; contact the seller.',
   },
+  USAGE_DIMENSION_INVALID: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action: "Set MARKETPLACE_USAGE_DIMENSIONS to the product's dimension names exactly as listed in the AWS Marketplace Management Portal.",
+  },
+  METERING_DRY_RUN_FAILED: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action: 'MeterUsage refused a dry run: allow aws-marketplace:MeterUsage in the task role or IRSA role (managed policy AWSMarketplaceMeteringFullAccess) and check the logged error.',
+  },
+  USAGE_UNAVAILABLE: {
+    status: 'failed',
+    retryable: false,
+    sticky: false,
+    action: 'The usage journal or intake could not start: mount a writable volume at the directory of ENTITLEMENT_FILE and keep ENTITLEMENT_USAGE_LISTEN free.',
+  },
   ENTITLEMENT_WRITE_FAILED: {
     status: 'failed',
     retryable: false,

@@ -15,6 +15,8 @@ import { resolveRegion, RegionError } from './region.js';
 import { classifyError, DEFAULT_RETRY_POLICY, registerWithRetry, type RetryPolicy } from './register.js';
 import { startKubernetesStatus } from './k8s/index.js';
 import { EntitlementState, type Observer, type Snapshot } from './state.js';
+import { dryRunDimensions } from './usage/dry-run.js';
+import { startUsage, type UsageRuntime } from './usage/index.js';
 import { TokenVerificationError, verifyRegistrationToken } from './verify.js';
 
 export interface SidecarDeps {
@@ -33,6 +35,22 @@ export interface SidecarDeps {
   readonly kubernetes?: { readonly serviceAccountPrefix?: string; readonly requestTimeoutMs?: number };
   readonly onListening?: (address: AddressInfo) => void;
   readonly onDecided?: (snapshot: Snapshot) => void;
+  /** The clock of usage metering (hours, journal times); injected by tests to cross hour boundaries. */
+  readonly now?: () => number;
+  /** Test hook: the usage runtime once it runs (only with MARKETPLACE_USAGE_DIMENSIONS). */
+  readonly onUsage?: (usage: UsageRuntime) => void;
+  /** How long after an hour closes its usage records are sent. */
+  readonly usageSendDelayMs?: number;
+}
+
+/**
+ * How long SIGTERM may take. Without usage metering, 2 s. With it, the pod's current hour is sent
+ * first, for up to USAGE_DRAIN_MS: within Kubernetes' default 30 s grace period and ECS's stopTimeout
+ * of 30 s set in ecs/task-definition.json.
+ */
+export const USAGE_DRAIN_MS = 20_000;
+export function stopBudgetMs(config: Pick<SidecarConfig, 'usage'>): number {
+  return config.usage === undefined ? 1800 : USAGE_DRAIN_MS + 2000;
 }
 
 const KUBERNETES_FLUSH_ON_STOP_MS = 1000;
@@ -92,11 +110,14 @@ export async function runSidecar(deps: SidecarDeps): Promise<Snapshot> {
   );
   deps.onListening?.(address);
 
+  const ctx: DecideContext = { usage: undefined };
   try {
-    const decided = await decide(deps, state, metrics, marks);
+    const decided = await decide(deps, state, metrics, marks, ctx);
     if (decided !== undefined) deps.onDecided?.(decided);
     if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   } finally {
+    // The pod's current hour of usage goes out before the probe server closes.
+    if (ctx.usage !== undefined) await ctx.usage.stop((deps.now ?? Date.now)() + USAGE_DRAIN_MS);
     await closeServer(server);
     // Give the last Event and condition a moment to land, within the 2 s SIGTERM budget.
     await Promise.race([kubernetes.flush(), sleep(KUBERNETES_FLUSH_ON_STOP_MS, undefined, { ref: false })]);
@@ -106,11 +127,16 @@ export async function runSidecar(deps: SidecarDeps): Promise<Snapshot> {
 }
 
 /** Runs the registration once and records its outcome. Undefined when stopped before an outcome. */
+interface DecideContext {
+  usage: UsageRuntime | undefined;
+}
+
 async function decide(
   deps: SidecarDeps,
   state: EntitlementState,
   metrics: SidecarMetrics,
   marks: Record<string, number>,
+  ctx: DecideContext,
 ): Promise<Snapshot | undefined> {
   const { config, logger, env, signal } = deps;
   const fail = async (input: Parameters<EntitlementState['set']>[0]) => {
@@ -170,6 +196,8 @@ async function decide(
   else logger.warn({ credentialSource: creds.source, supported: false }, `credentials: ${creds.label}; ${creds.warning}`);
 
   const client = deps.createClient?.(region) ?? defaultClient(region, env);
+  const policy = { ...DEFAULT_RETRY_POLICY, ...deps.retryPolicy, deadlineMs: config.registerDeadlineMs };
+  const startedAt = Date.now();
   // Resolving credentials before the first call separates their cost and failures from the call's.
   const credentials = (client as { config?: { credentials?: () => Promise<unknown> } }).config?.credentials;
   if (credentials !== undefined) {
@@ -187,7 +215,7 @@ async function decide(
     {
       client,
       signal,
-      policy: { ...DEFAULT_RETRY_POLICY, ...deps.retryPolicy, deadlineMs: config.registerDeadlineMs },
+      policy,
       onAttempt: (a) => {
         metrics.registerAttempts.inc({ outcome: a.code });
         metrics.registerDuration.observe(a.durationMs / 1000);
@@ -219,6 +247,42 @@ async function decide(
   }
 
   marks.verified = performance.now();
+
+  if (config.usage !== undefined) {
+    // Custom-dimension products: prove MeterUsage works for every dimension before the app starts.
+    const dry = await dryRunDimensions({
+      client,
+      productCode: config.productCode,
+      dimensions: config.usage.dimensions,
+      signal,
+      deadline: startedAt + config.registerDeadlineMs,
+      backoff: policy,
+      attemptTimeoutMs: policy.attemptTimeoutMs,
+    });
+    if (dry === 'aborted') return undefined;
+    if (!dry.ok) {
+      const code = dry.transient ? 'DEADLINE_EXCEEDED' : dry.awsError === 'InvalidUsageDimensionException' ? 'USAGE_DIMENSION_INVALID' : 'METERING_DRY_RUN_FAILED';
+      return fail({ code, awsError: dry.awsError, message: `MeterUsage dry run for dimension "${dry.dimension}": ${dry.awsError}: ${dry.detail}` });
+    }
+    try {
+      ctx.usage = await startUsage({
+        config: config.usage,
+        client,
+        productCode: config.productCode,
+        logger,
+        registry: metrics.registry,
+        now: deps.now ?? Date.now,
+        backoff: policy,
+        attemptTimeoutMs: policy.attemptTimeoutMs,
+        ...(deps.usageSendDelayMs === undefined ? {} : { sendDelayMs: deps.usageSendDelayMs }),
+      });
+      deps.onUsage?.(ctx.usage);
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      return fail({ code: 'USAGE_UNAVAILABLE', message: `the usage journal ${config.usage.journalFile} or intake ${config.usage.listen.host}:${config.usage.listen.port} could not start (${why})` });
+    }
+  }
+
   const rotation = result.publicKeyRotationTimestamp;
   const record: EntitlementRecord = {
     productCode: claims.productCode,

@@ -33,6 +33,9 @@ export const REASONS = {
   API_DISABLED: 'RegistrationFailed',
   DEADLINE_EXCEEDED: 'RegistrationFailed',
   UNEXPECTED_ERROR: 'RegistrationFailed',
+  USAGE_DIMENSION_INVALID: 'Misconfigured',
+  METERING_DRY_RUN_FAILED: 'Misconfigured',
+  USAGE_UNAVAILABLE: 'UsageUnavailable',
   // Registration worked; the shared volume did not. A reason of its own so nobody hunts an AWS problem.
   ENTITLEMENT_WRITE_FAILED: 'EntitlementWriteFailed',
   // A token that does not verify is not "the customer is not subscribed": the fix is the key configuration.

@@ -1,0 +1,86 @@
+import type { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { UsageConfig } from '../config.js';
+import { closeServer, listen } from '../http-server.js';
+import type { Backoff } from '../register.js';
+import { UsageForwarder } from './forwarder.js';
+import { createIntakeServer } from './intake.js';
+import { UsageJournal } from './journal.js';
+import { UsageLedger } from './ledger.js';
+import { createUsageMetrics } from './metrics.js';
+
+/** Custom-dimension metering: the journal, the app's intake and the hourly forwarder, started together. */
+
+export interface UsageOptions {
+  readonly config: UsageConfig;
+  readonly client: Pick<MarketplaceMeteringClient, 'send'>;
+  readonly productCode: string;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly now: () => number;
+  readonly backoff: { readonly throttled: Backoff; readonly transient: Backoff };
+  readonly attemptTimeoutMs: number;
+  /** How long after an hour closes its records are sent (default two minutes). */
+  readonly sendDelayMs?: number;
+}
+
+export interface UsageRuntime {
+  readonly address: AddressInfo;
+  readonly ledger: UsageLedger;
+  readonly forwarder: UsageForwarder;
+  /** Stops the intake, sends everything (the current hour included) until `deadline`; returns the records left unsettled. */
+  stop(deadline: number): Promise<number>;
+}
+
+export const DEFAULT_SEND_DELAY_MS = 2 * 60_000;
+
+export async function startUsage(o: UsageOptions): Promise<UsageRuntime> {
+  const logger = o.logger.child({ module: 'usage' });
+  const ledger = new UsageLedger();
+  const journal = await UsageJournal.open(o.config.journalFile, ledger, logger);
+  const metrics = createUsageMetrics(o.registry, o.config.dimensions);
+  metrics.refreshPending(ledger);
+  const intake = createIntakeServer({ dimensions: o.config.dimensions, ledger, journal, metrics, logger, now: o.now });
+  let address: AddressInfo;
+  try {
+    address = await listen(intake, o.config.listen);
+  } catch (err) {
+    await journal.close();
+    throw err;
+  }
+  const forwarder = new UsageForwarder({
+    ledger,
+    journal,
+    client: o.client,
+    productCode: o.productCode,
+    logger,
+    metrics,
+    now: o.now,
+    backoff: o.backoff,
+    attemptTimeoutMs: o.attemptTimeoutMs,
+    sendDelayMs: o.sendDelayMs ?? DEFAULT_SEND_DELAY_MS,
+  });
+  // A journal from before a restart may hold records that are due already.
+  await forwarder.tick();
+  forwarder.start();
+  logger.info(
+    { dimensions: o.config.dimensions, listen: `${address.address}:${address.port}`, journal: o.config.journalFile, pendingUnits: Object.fromEntries(ledger.pendingUnits()) },
+    'usage intake listening',
+  );
+  return {
+    address,
+    ledger,
+    forwarder,
+    async stop(deadline: number) {
+      await closeServer(intake);
+      const left = await forwarder.drain(deadline, (ms) => sleep(ms));
+      await journal.close();
+      if (left > 0) logger.error({ unsettledRecords: left }, 'stopping with usage records not yet accepted by AWS; they stay in the journal for a restarted sidecar in this pod');
+      else logger.info('all usage sent');
+      return left;
+    },
+  };
+}

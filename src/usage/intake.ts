@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { JournalLine, Tags, UsageLedger } from './ledger.js';
+import type { UsageJournal } from './journal.js';
+import type { UsageMetrics } from './metrics.js';
+
+/**
+ * The app's usage intake: `POST /v1/usage` on a loopback listener of its own. A 202 means the report is
+ * in the journal and fsynced: it will reach AWS exactly once even if the sidecar is killed right after.
+ */
+
+export const USAGE_PATH = '/v1/usage';
+const MAX_BODY_BYTES = 16 * 1024;
+/** AWS's rules for allocation tags (they become `aws:marketplace:isv:<Key>` cost-allocation tags). */
+const TAG_CHARS = /^[a-zA-Z0-9+ \-=._:/@]+$/;
+export const MAX_QUANTITY = 2_147_483_647;
+
+export interface UsageReport {
+  readonly dimension: string;
+  readonly quantity: number;
+  readonly tags: Tags | undefined;
+  readonly id: string | undefined;
+}
+
+/** Validates a report; returns the problems, each naming the field and what is allowed. */
+export function validateReport(body: unknown, dimensions: readonly string[]): UsageReport | { problems: string[] } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { problems: ['the body must be a JSON object'] };
+  const b = body as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const key of Object.keys(b)) {
+    if (!['dimension', 'quantity', 'tags', 'id'].includes(key)) problems.push(`"${key}" is not a field; fields: dimension, quantity, tags, id`);
+  }
+  if (typeof b.dimension !== 'string' || !dimensions.includes(b.dimension)) {
+    problems.push(`dimension must be one of: ${dimensions.join(', ')}`);
+  }
+  if (typeof b.quantity !== 'number' || !Number.isInteger(b.quantity) || b.quantity < 0 || b.quantity > MAX_QUANTITY) {
+    problems.push(`quantity must be an integer from 0 to ${MAX_QUANTITY}`);
+  }
+  let tags: Tags | undefined;
+  if (b.tags !== undefined) {
+    if (typeof b.tags !== 'object' || b.tags === null || Array.isArray(b.tags)) {
+      problems.push('tags must be an object of tag names to values');
+    } else {
+      const entries = Object.entries(b.tags as Record<string, unknown>);
+      if (entries.length < 1 || entries.length > 5) problems.push('tags must hold 1 to 5 tags');
+      for (const [key, value] of entries) {
+        if (key.length < 1 || key.length > 100 || !TAG_CHARS.test(key)) {
+          problems.push(`tag name "${key}" must be 1-100 characters of letters, digits, space and + - = . _ : / @`);
+        }
+        if (typeof value !== 'string' || value.length < 1 || value.length > 256 || !TAG_CHARS.test(value)) {
+          problems.push(`tag "${key}" must have a value of 1-256 characters of letters, digits, space and + - = . _ : / @`);
+        }
+      }
+      tags = b.tags as Tags;
+    }
+  }
+  if (b.id !== undefined && (typeof b.id !== 'string' || b.id.length < 1 || b.id.length > 128)) {
+    problems.push('id, when given, must be a string of 1-128 characters (an idempotency key: a report with a seen id is not counted again)');
+  }
+  if (problems.length > 0) return { problems };
+  return { dimension: b.dimension as string, quantity: b.quantity as number, tags, id: b.id as string | undefined };
+}
+
+export interface IntakeDeps {
+  readonly dimensions: readonly string[];
+  readonly ledger: UsageLedger;
+  readonly journal: UsageJournal;
+  readonly metrics: UsageMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function createIntakeServer(deps: IntakeDeps): Server {
+  // Ids being written right now: a retry that races the original must not be counted twice.
+  const inFlight = new Set<string>();
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== USAGE_PATH) return reply(res, 404, { error: `not found; POST usage to ${USAGE_PATH}` });
+    if (req.method === 'GET') {
+      const pending = Object.fromEntries(deps.ledger.pendingUnits());
+      return reply(res, 200, { dimensions: deps.dimensions, pendingUnits: pending, unsettledRecords: deps.ledger.unsettled().length });
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'GET, POST');
+      return reply(res, 405, { error: 'method not allowed; POST a report' });
+    }
+    const text = await readBody(req);
+    if (text === undefined) return reply(res, 413, { error: `the body must be at most ${MAX_BODY_BYTES} bytes` });
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return reply(res, 400, { error: 'the body is not JSON', example: { dimension: deps.dimensions[0], quantity: 12, tags: { team: 'a' } } });
+    }
+    const report = validateReport(body, deps.dimensions);
+    if ('problems' in report) return reply(res, 400, { error: report.problems.join('; '), problems: report.problems });
+    if (report.id !== undefined && (deps.ledger.hasIntakeId(report.id) || inFlight.has(report.id))) {
+      return reply(res, 200, { accepted: true, duplicate: true });
+    }
+    const line: JournalLine = {
+      k: 'u',
+      at: deps.now(),
+      d: report.dimension,
+      q: report.quantity,
+      ...(report.tags === undefined ? {} : { t: report.tags }),
+      ...(report.id === undefined ? {} : { id: report.id }),
+    };
+    if (report.id !== undefined) inFlight.add(report.id);
+    try {
+      await deps.journal.append([line]);
+    } catch (err) {
+      deps.logger.error({ err, dimension: report.dimension }, 'usage journal write failed; the report was refused');
+      return reply(res, 503, { error: 'the usage journal could not be written; nothing was recorded, retry the report' });
+    } finally {
+      if (report.id !== undefined) inFlight.delete(report.id);
+    }
+    deps.metrics.accepted.inc({ dimension: report.dimension }, report.quantity);
+    return reply(res, 202, { accepted: true });
+  };
+  return createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      deps.logger.error({ err }, 'usage intake failed');
+      if (!res.headersSent) reply(res, 500, { error: 'internal error; nothing was recorded' });
+    });
+  });
+}

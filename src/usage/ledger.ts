@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+
+/**
+ * The usage ledger: what the app reported, which hourly records were made from it, and what became of
+ * them. Pure state, no I/O and no clock of its own, so every rule here is tested with plain numbers.
+ * The journal (journal.ts) persists exactly the lines this ledger applies, and replays them at start.
+ *
+ * Rules, from AWS's contract for MeterUsage:
+ * - one record per hour per dimension per task/pod; an hour is sent only once it has closed (sending
+ *   early locks it), except at shutdown, when the pod's current hour is final anyway;
+ * - a record, once made, is frozen: retries resend exactly it, with the same ClientToken, so AWS answers
+ *   them idempotently and never DuplicateRequestException;
+ * - usage that cannot go into its own hour's record (that record already exists, or was refused without
+ *   being recorded) is carried into the next hour's record: never dropped, never sent twice.
+ */
+
+export type Tags = Readonly<Record<string, string>>;
+
+export const HOUR_MS = 3_600_000;
+/** MeterUsage's limits: UsageQuantity is an int32, at most 2500 allocations per record. */
+export const MAX_RECORD_QUANTITY = 2_147_483_647;
+export const MAX_ALLOCATIONS = 2500;
+
+export function hourOf(ms: number): number {
+  return Math.floor(ms / HOUR_MS) * HOUR_MS;
+}
+
+/** A canonical key for a tag set: '' for untagged usage. */
+export function tagsKey(tags: Tags | undefined): string {
+  if (tags === undefined) return '';
+  const keys = Object.keys(tags).sort();
+  return keys.length === 0 ? '' : JSON.stringify(keys.map((k) => [k, tags[k]]));
+}
+
+function tagsFromKey(key: string): Tags | undefined {
+  if (key === '') return undefined;
+  return Object.fromEntries(JSON.parse(key) as [string, string][]);
+}
+
+/** One line of the journal. Short keys: the journal lives on a small shared volume. */
+export type JournalLine =
+  /** Usage accepted from the app at `at` (ms), with the app's optional idempotency key. */
+  | { k: 'u'; at: number; d: string; q: number; t?: Tags; id?: string }
+  /** A record made for hour `h`: its ClientToken, and the pending usage it took (hour, tags key, quantity). */
+  | { k: 's'; tok: string; h: number; d: string; from: [number, string, number][] }
+  /** An attempt of that record whose outcome is unknown (timeout, 5xx, reset after sending). */
+  | { k: 'x'; tok: string }
+  /** What became of the record. */
+  | { k: 'r'; tok: string; st: RecordResult; rid?: string; why?: string }
+  /** After compaction: hour `h` already has its record for dimension `d` (its details are settled and gone). */
+  | { k: 'm'; h: number; d: string }
+  /** After compaction: idempotency keys of recent reports, so an app's retry is still recognised. */
+  | { k: 'i'; ids: string[] };
+
+export type RecordResult =
+  /** AWS recorded it (or already had it, answering idempotently). */
+  | 'sent'
+  /** AWS refused it without recording it: its usage went back to pending, for the next hour's record. */
+  | 'carried'
+  /** Refused after an attempt whose outcome is unknown: resending could count it twice, so it is not. */
+  | 'unreconciled';
+
+export interface UsageRecord {
+  readonly token: string;
+  readonly hour: number;
+  readonly dimension: string;
+  readonly quantity: number;
+  readonly allocations: readonly { readonly tags: Tags | undefined; readonly quantity: number }[];
+  readonly from: readonly [number, string, number][];
+  /** Some attempt may have reached AWS without an answer. */
+  ambiguous: boolean;
+  result?: RecordResult;
+  recordId?: string;
+}
+
+export class UsageLedger {
+  /** hour -> dimension -> tags key -> quantity not yet in any record. */
+  readonly #pending = new Map<number, Map<string, Map<string, number>>>();
+  readonly #records = new Map<string, UsageRecord>();
+  /** `${hour}|${dimension}` of every record ever made, so an hour is never recorded twice. */
+  readonly #recorded = new Set<string>();
+  readonly #intakeIds = new Set<string>();
+
+  /** Applies one journal line; the journal calls this on replay and after each durable append. */
+  apply(line: JournalLine): void {
+    switch (line.k) {
+      case 'u':
+        this.#add(hourOf(line.at), line.d, tagsKey(line.t), line.q);
+        if (line.id !== undefined) this.#intakeIds.add(line.id);
+        return;
+      case 's': {
+        for (const [h, key, q] of line.from) this.#add(h, line.d, key, -q);
+        const byTags = new Map<string, number>();
+        for (const [, key, q] of line.from) byTags.set(key, (byTags.get(key) ?? 0) + q);
+        const allocations = [...byTags].map(([key, quantity]) => ({ tags: tagsFromKey(key), quantity }));
+        const quantity = allocations.reduce((sum, a) => sum + a.quantity, 0);
+        this.#records.set(line.tok, { token: line.tok, hour: line.h, dimension: line.d, quantity, allocations, from: line.from, ambiguous: false });
+        this.#recorded.add(`${line.h}|${line.d}`);
+        return;
+      }
+      case 'x': {
+        const r = this.#records.get(line.tok);
+        if (r !== undefined) r.ambiguous = true;
+        return;
+      }
+      case 'm':
+        this.#recorded.add(`${line.h}|${line.d}`);
+        return;
+      case 'i':
+        for (const id of line.ids) this.#intakeIds.add(id);
+        return;
+      case 'r': {
+        const r = this.#records.get(line.tok);
+        if (r === undefined || r.result !== undefined) return;
+        r.result = line.st;
+        if (line.rid !== undefined) r.recordId = line.rid;
+        // Carried usage is pending again, at the refused record's hour: the next hour's record takes it.
+        if (line.st === 'carried') for (const [, key, q] of r.from) this.#add(r.hour, r.dimension, key, q);
+        return;
+      }
+    }
+  }
+
+  #add(hour: number, dimension: string, key: string, quantity: number): void {
+    let byDimension = this.#pending.get(hour);
+    if (byDimension === undefined) this.#pending.set(hour, (byDimension = new Map()));
+    let byTags = byDimension.get(dimension);
+    if (byTags === undefined) byDimension.set(dimension, (byTags = new Map()));
+    const next = (byTags.get(key) ?? 0) + quantity;
+    if (next === 0) byTags.delete(key);
+    else byTags.set(key, next);
+    if (byTags.size === 0) byDimension.delete(dimension);
+    if (byDimension.size === 0) this.#pending.delete(hour);
+  }
+
+  hasIntakeId(id: string): boolean {
+    return this.#intakeIds.has(id);
+  }
+
+  /**
+   * The records to make for hour `hour` (closed, or the current one at shutdown): one per dimension
+   * with pending usage from that hour or earlier, unless that hour already has its record (then the
+   * usage waits for the next hour). Returns journal lines to append; apply them once they are durable.
+   */
+  plan(hour: number, newToken: () => string = randomUUID): JournalLine[] {
+    const byDimension = new Map<string, [number, string, number][]>();
+    for (const [h, dims] of [...this.#pending].sort((a, b) => a[0] - b[0])) {
+      if (h > hour) continue;
+      for (const [d, byTags] of dims) {
+        if (this.#recorded.has(`${hour}|${d}`)) continue;
+        let list = byDimension.get(d);
+        if (list === undefined) byDimension.set(d, (list = []));
+        for (const [key, q] of byTags) list.push([h, key, q]);
+      }
+    }
+    const lines: JournalLine[] = [];
+    for (const [d, contributions] of byDimension) {
+      const from = capRecord(contributions);
+      if (from.length > 0) lines.push({ k: 's', tok: newToken(), h: hour, d, from });
+    }
+    return lines;
+  }
+
+  /** Records made but not settled, oldest hour first: what the forwarder must (re)send. */
+  unsettled(): UsageRecord[] {
+    return [...this.#records.values()].filter((r) => r.result === undefined).sort((a, b) => a.hour - b.hour);
+  }
+
+  record(token: string): UsageRecord | undefined {
+    return this.#records.get(token);
+  }
+
+  /** Units not yet in any record, per dimension. */
+  pendingUnits(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const dims of this.#pending.values()) {
+      for (const [d, byTags] of dims) for (const q of byTags.values()) out.set(d, (out.get(d) ?? 0) + q);
+    }
+    return out;
+  }
+
+  /**
+   * The lines a compacted journal needs to rebuild what still matters: pending usage, unsettled records,
+   * which recent hours already have their record, and recent idempotency keys. Settled records older
+   * than `keepMarksSince` are forgotten: their hours are long closed.
+   */
+  compacted(keepMarksSince: number, keepIntakeIds = MAX_KEPT_INTAKE_IDS): JournalLine[] {
+    const lines: JournalLine[] = [];
+    for (const [h, dims] of this.#pending) {
+      for (const [d, byTags] of dims) {
+        for (const [key, q] of byTags) {
+          const t = tagsFromKey(key);
+          lines.push({ k: 'u', at: h, d, q, ...(t === undefined ? {} : { t }) });
+        }
+      }
+    }
+    const unsettled = new Set<string>();
+    for (const r of this.#records.values()) {
+      if (r.result !== undefined) continue;
+      unsettled.add(`${r.hour}|${r.dimension}`);
+      // The 's' line takes from pending what it took the first time, so that usage goes back first.
+      for (const [h, key, q] of r.from) {
+        const t = tagsFromKey(key);
+        lines.push({ k: 'u', at: h, d: r.dimension, q, ...(t === undefined ? {} : { t }) });
+      }
+      lines.push({ k: 's', tok: r.token, h: r.hour, d: r.dimension, from: [...r.from] });
+      if (r.ambiguous) lines.push({ k: 'x', tok: r.token });
+    }
+    for (const mark of this.#recorded) {
+      const [h, d] = [Number(mark.slice(0, mark.indexOf('|'))), mark.slice(mark.indexOf('|') + 1)];
+      if (h >= keepMarksSince && !unsettled.has(mark)) lines.push({ k: 'm', h, d });
+    }
+    const ids = [...this.#intakeIds].slice(-keepIntakeIds);
+    if (ids.length > 0) lines.push({ k: 'i', ids });
+    return lines;
+  }
+}
+
+/** How many of the app's idempotency keys survive a compaction: retries come within seconds. */
+export const MAX_KEPT_INTAKE_IDS = 10_000;
+
+/** Takes contributions (oldest first) up to MeterUsage's quantity and allocation limits; the rest waits. */
+function capRecord(contributions: [number, string, number][]): [number, string, number][] {
+  const taken: [number, string, number][] = [];
+  const keys = new Set<string>();
+  let total = 0;
+  for (const [h, key, q] of contributions) {
+    if (!keys.has(key) && keys.size >= MAX_ALLOCATIONS) continue;
+    const room = MAX_RECORD_QUANTITY - total;
+    if (room <= 0) break;
+    const take = Math.min(q, room);
+    if (take <= 0) continue;
+    keys.add(key);
+    taken.push([h, key, take]);
+    total += take;
+  }
+  return taken;
+}

@@ -1,0 +1,52 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { METRIC_PREFIX } from '../metrics.js';
+import type { UsageLedger } from './ledger.js';
+
+/** Usage metrics, by dimension: a product has at most 24 dimensions, so the label stays small. */
+export interface UsageMetrics {
+  readonly accepted: Counter<'dimension'>;
+  readonly sent: Counter<'dimension'>;
+  readonly carried: Counter<'dimension'>;
+  readonly unreconciled: Counter<'dimension'>;
+  readonly pending: Gauge<'dimension'>;
+  readonly lastSent: Gauge;
+  readonly attempts: Counter<'outcome'>;
+  refreshPending(ledger: UsageLedger): void;
+}
+
+export function createUsageMetrics(registry: Registry, dimensions: readonly string[]): UsageMetrics {
+  const p = METRIC_PREFIX;
+  const counter = (name: string, help: string) =>
+    new Counter({ name: `${p}${name}`, help, labelNames: ['dimension'] as const, registers: [registry] });
+  const accepted = counter('usage_accepted_units_total', 'Usage units accepted from the app and made durable in the journal.');
+  const sent = counter('usage_sent_units_total', 'Usage units AWS recorded with MeterUsage.');
+  const carried = counter('usage_carried_forward_units_total', "Usage units AWS refused without recording, moved into the next hour's record.");
+  const unreconciled = counter(
+    'usage_unreconciled_units_total',
+    'Usage units refused after an attempt with an unknown outcome: not resent (it may already be counted); reconcile by hand.',
+  );
+  const pending = new Gauge({
+    name: `${p}usage_pending_units`,
+    help: 'Usage units in the journal not yet recorded by AWS (waiting for their hour to close, or being retried).',
+    labelNames: ['dimension'] as const,
+    registers: [registry],
+  });
+  const lastSent = new Gauge({ name: `${p}usage_last_sent_timestamp_seconds`, help: 'Unix time of the last record AWS accepted; 0 before the first.', registers: [registry] });
+  const attempts = new Counter({
+    name: `${p}meter_usage_attempts_total`,
+    help: 'MeterUsage attempts by outcome (sent, throttled, retry, refused, conflict).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const d of dimensions) {
+    for (const c of [accepted, sent, carried, unreconciled]) c.inc({ dimension: d }, 0);
+    pending.set({ dimension: d }, 0);
+  }
+  lastSent.set(0);
+  const refreshPending = (ledger: UsageLedger) => {
+    const units = ledger.pendingUnits();
+    for (const r of ledger.unsettled()) units.set(r.dimension, (units.get(r.dimension) ?? 0) + r.quantity);
+    for (const d of dimensions) pending.set({ dimension: d }, units.get(d) ?? 0);
+  };
+  return { accepted, sent, carried, unreconciled, pending, lastSent, attempts, refreshPending };
+}
