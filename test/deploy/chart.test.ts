@@ -91,7 +91,20 @@ describe('helm template of every ci/*-values.yaml', () => {
       'existing-serviceaccount-values.yaml',
       'metrics-values.yaml',
       'native-values.yaml',
+      'usage-values.yaml',
     ]);
+  });
+
+  it('wires usage metering only when dimensions are set: the sidecar on loopback, the app told where', async () => {
+    const { pod } = deploymentOf(await render('usage-values.yaml'));
+    const side = sidecarOf(pod);
+    expect(envValue(side, 'MARKETPLACE_USAGE_DIMENSIONS')).toBe('gb_scanned,requests');
+    expect(envValue(side, 'ENTITLEMENT_USAGE_LISTEN')).toBe('127.0.0.1:9798');
+    const app = pod.containers.find((c) => c.name === 'app') as Container;
+    expect(envValue(app, 'ENTITLEMENT_USAGE_URL')).toBe('http://127.0.0.1:9798/v1/usage');
+    const plain = deploymentOf(await render('native-values.yaml')).pod;
+    expect(envOf(sidecarOf(plain)).has('MARKETPLACE_USAGE_DIMENSIONS')).toBe(false);
+    expect(envOf(plain.containers.find((c) => c.name === 'app') as Container).has('ENTITLEMENT_USAGE_URL')).toBe(false);
   });
 
   it.each(CI_FILES)('renders objects that pass the Kubernetes schemas with no unknown fields: %s', async (file) => {
@@ -197,7 +210,7 @@ describe('the sidecar in the rendered pod (ci/native-values.yaml: the defaults)'
     const file = envValue(side, 'ENTITLEMENT_FILE') as string;
     const dir = file.slice(0, file.lastIndexOf('/'));
     const vol = pod.volumes.find((v) => v.name === 'marketplace-entitlement');
-    expect(vol?.emptyDir).toEqual({ medium: 'Memory', sizeLimit: '1Mi' });
+    expect(vol?.emptyDir).toEqual({ medium: 'Memory', sizeLimit: '16Mi' });
     expect(side.volumeMounts).toContainEqual({ name: 'marketplace-entitlement', mountPath: dir });
     const app = pod.containers.find((c) => c.name === 'app') as Container;
     expect(app.volumeMounts).toEqual([{ name: 'marketplace-entitlement', mountPath: dir, readOnly: true }]);
@@ -326,6 +339,7 @@ describe('impossible combinations fail with a clear message', () => {
     { name: 'a ServiceMonitor without metrics', set: ['entitlement-sidecar.metrics.enabled=false', 'entitlement-sidecar.metrics.serviceMonitor.enabled=true'], message: /serviceMonitor\.enabled needs metrics\.enabled/ },
     { name: 'a startup probe shorter than the retry window', set: ['entitlement-sidecar.startupProbe.failureThreshold=12'], message: /startupProbe allows 60s .* registerDeadline is 1800s/ },
     { name: 'a retry window over 24 h', set: ['entitlement-sidecar.registerDeadline=25h'], message: /registerDeadline must be from 1s to 24h/ },
+    { name: 'a usage port equal to the probe port', set: ['entitlement-sidecar.usage.dimensions={gb}', 'entitlement-sidecar.usage.port=9797'], message: /usage\.port must differ from port \(9797\)/ },
     { name: 'extraEnv overriding a chart-set variable', set: ['entitlement-sidecar.extraEnv[0].name=MARKETPLACE_PRODUCT_CODE', 'entitlement-sidecar.extraEnv[0].value=free'], message: /extraEnv must not set MARKETPLACE_PRODUCT_CODE/ },
   ];
   it.each(cases)('$name', async ({ file, set, message }) => {

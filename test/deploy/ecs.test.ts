@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../src/config.js';
+import { stopBudgetMs } from '../../src/sidecar.js';
 import { REPO_ROOT, run } from './exec.js';
 import { readDockerfile } from './podman.js';
 
@@ -206,9 +207,10 @@ describe('the task definition matches the sidecar and its image', () => {
     expect(sidecar.readonlyRootFilesystem).toBe(true);
     expect(sidecar.linuxParameters?.capabilities?.drop).toEqual(['ALL']);
     expect(app.readonlyRootFilesystem).toBe(true);
-    // The sidecar exits within 2 s of SIGTERM (see the image test); ECS waits stopTimeout before SIGKILL.
-    expect(sidecar.stopTimeout).toBeGreaterThanOrEqual(5);
-    expect(sidecar.stopTimeout).toBeLessThanOrEqual(30);
+    // The sidecar exits within 2 s of SIGTERM (see the image test), or, metering custom dimensions, after
+    // sending the task's current hour for up to USAGE_DRAIN_MS; ECS waits stopTimeout before SIGKILL.
+    expect(sidecar.stopTimeout).toBeGreaterThanOrEqual(Math.ceil(stopBudgetMs({ usage: {} as never }) / 1000) + 5);
+    expect(sidecar.stopTimeout).toBeLessThanOrEqual(120);
   });
 
   it('sets no product values and no credentials: the seller image carries them, the task role provides credentials', () => {
@@ -228,6 +230,15 @@ describe('the task definition matches the sidecar and its image', () => {
 });
 
 describe('the task role', () => {
+  it('for custom-dimension products, adds aws-marketplace:MeterUsage and nothing else', () => {
+    const policy = JSON.parse(readFileSync(join(ECS_DIR, 'iam-task-role-policy-metering.json'), 'utf8')) as { Version: string; Statement: unknown[] };
+    expect(policy.Version).toBe('2012-10-17');
+    expect(policy.Statement).toEqual([
+      { Sid: 'RegisterUsage', Effect: 'Allow', Action: 'aws-marketplace:RegisterUsage', Resource: '*' },
+      { Sid: 'MeterUsageForCustomDimensions', Effect: 'Allow', Action: 'aws-marketplace:MeterUsage', Resource: '*' },
+    ]);
+  });
+
   it('may call aws-marketplace:RegisterUsage and nothing else', () => {
     const policy = readJson<{ Version: string; Statement: Record<string, unknown>[] }>('iam-task-role-policy.json');
     expect(policy.Version).toBe('2012-10-17');

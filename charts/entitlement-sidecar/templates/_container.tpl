@@ -36,6 +36,12 @@ they pick the native or classic form from .values.nativeSidecar.
       value: {{ $v.registerDeadline | toString | quote }}
     - name: LOG_LEVEL
       value: {{ $v.logLevel | quote }}
+    {{- with $v.usage.dimensions }}
+    - name: MARKETPLACE_USAGE_DIMENSIONS
+      value: {{ join "," . | quote }}
+    - name: ENTITLEMENT_USAGE_LISTEN
+      value: {{ printf "127.0.0.1:%d" (int $v.usage.port) | quote }}
+    {{- end }}
     - name: ENTITLEMENT_KUBERNETES_STATUS
       value: {{ ternary "auto" "off" (not (not $v.kubernetesStatus.enabled)) | quote }}
     {{- with $v.aws.region }}

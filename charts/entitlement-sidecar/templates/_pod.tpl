@@ -43,6 +43,10 @@
   value: {{ include "entitlement-sidecar.entitlementFile" . | quote }}
 - name: ENTITLEMENT_HEALTH_URL
   value: {{ printf "http://127.0.0.1:%d/healthz" (int .values.port) | quote }}
+{{- if .values.usage.dimensions }}
+- name: ENTITLEMENT_USAGE_URL
+  value: {{ printf "http://127.0.0.1:%d/v1/usage" (int .values.usage.port) | quote }}
+{{- end }}
 {{- end -}}
 
 {{/* Entries for the pod's annotations: Prometheus scraping of the sidecar (metrics.enabled). */}}

@@ -70,7 +70,10 @@ Every other template of this library calls it, so a product chart cannot skip it
 {{- fail (printf "%s: startupProbe allows %ds (periodSeconds x failureThreshold) but registerDeadline is %ds: the kubelet would restart the sidecar while it still retries; raise failureThreshold or leave it null" $p (int $budget) $deadline) -}}
 {{- end -}}
 {{- end -}}
-{{- $reserved := list "MARKETPLACE_PRODUCT_CODE" "MARKETPLACE_PUBLIC_KEY_VERSION" "MARKETPLACE_PUBLIC_KEY_FILE" "MARKETPLACE_PUBLIC_KEY" "MARKETPLACE_TRUSTED_PRODUCT_CODES" "ENTITLEMENT_FILE" "ENTITLEMENT_LISTEN" "ENTITLEMENT_REGISTER_DEADLINE" "LOG_LEVEL" "AWS_REGION" "AWS_ENDPOINT_URL_MARKETPLACE_METERING" "POD_NAME" "POD_NAMESPACE" "POD_UID" "ENTITLEMENT_KUBERNETES_STATUS" -}}
+{{- $reserved := list "MARKETPLACE_PRODUCT_CODE" "MARKETPLACE_PUBLIC_KEY_VERSION" "MARKETPLACE_PUBLIC_KEY_FILE" "MARKETPLACE_PUBLIC_KEY" "MARKETPLACE_TRUSTED_PRODUCT_CODES" "ENTITLEMENT_FILE" "ENTITLEMENT_LISTEN" "ENTITLEMENT_REGISTER_DEADLINE" "LOG_LEVEL" "AWS_REGION" "AWS_ENDPOINT_URL_MARKETPLACE_METERING" "POD_NAME" "POD_NAMESPACE" "POD_UID" "ENTITLEMENT_KUBERNETES_STATUS" "MARKETPLACE_USAGE_DIMENSIONS" "ENTITLEMENT_USAGE_LISTEN" -}}
+{{- if and $v.usage.dimensions (eq (int $v.usage.port) (int $v.port)) -}}
+{{- fail (printf "%s: usage.port must differ from port (%d): the usage intake is for the pod only, never the probe port" $p (int $v.port)) -}}
+{{- end -}}
 {{- range $v.extraEnv -}}
 {{- if has .name $reserved -}}
 {{- fail (printf "%s: extraEnv must not set %s; use the chart value for it (see the chart README)" $p .name) -}}
