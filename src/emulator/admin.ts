@@ -2,6 +2,7 @@
  * The emulator's control surface under /_emulator/: no SigV4, so a demo script, a shell or a test in
  * another language can switch scenarios with plain curl. Never part of what AWS serves.
  */
+import { parseTokenRequest } from './customers.js';
 import { parseScenarioPatch } from './scenario.js';
 import type { EmulatorStore } from './state.js';
 
@@ -10,8 +11,11 @@ export const ADMIN_PREFIX = '/_emulator/';
 export interface AdminDeps {
   readonly store: EmulatorStore;
   readonly publicKeyPem: string;
-  /** Clears counts, callers, calls, injected faults and rate-limit buckets. */
+  /** Clears counts, callers, calls, records, issued tokens, injected faults and rate-limit buckets. */
   readonly reset: () => void;
+  /** null = any product code exists (a token may be issued for any). */
+  readonly productCodes: ReadonlySet<string> | null;
+  readonly now: () => Date;
 }
 
 export interface AdminAnswer {
@@ -40,6 +44,19 @@ function putScenario(body: Buffer, deps: AdminDeps): AdminAnswer {
   return json(200, deps.store.setScenario(parsed.patch));
 }
 
+/** `{customerAWSAccountId, productCode, customerIdentifier?, licenseArn?, expiresInSeconds?}` -> 201 `{registrationToken, expiresAt}`. */
+function postRegistrationToken(body: Buffer, deps: AdminDeps): AdminAnswer {
+  let input: unknown;
+  try {
+    input = JSON.parse(body.toString('utf8'));
+  } catch {
+    return json(400, { error: 'invalid registration token request', problems: ['the body must be a JSON object'] });
+  }
+  const parsed = parseTokenRequest(input, deps.productCodes);
+  if (!parsed.ok) return json(400, { error: 'invalid registration token request', problems: parsed.problems });
+  return json(201, deps.store.customers.issue(parsed.value, deps.now()));
+}
+
 const routes: Readonly<Record<string, Route>> = {
   state: { method: 'GET', handle: (_b, d) => json(200, d.store.state()) },
   scenario: { method: 'PUT', handle: putScenario },
@@ -55,6 +72,8 @@ const routes: Readonly<Record<string, Route>> = {
     handle: (_b, d) => ({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: d.publicKeyPem }),
   },
   calls: { method: 'GET', handle: (_b, d) => json(200, { calls: d.store.recentCalls() }) },
+  records: { method: 'GET', handle: (_b, d) => json(200, d.store.ledger.view()) },
+  'registration-tokens': { method: 'POST', handle: postRegistrationToken },
 };
 
 export function handleAdmin(method: string, path: string, body: Buffer, deps: AdminDeps): AdminAnswer {

@@ -3,15 +3,18 @@
  *
  *   1. operation   `x-amz-target` + JSON 1.1 content type      -> UnknownOperationException
  *   2. auth        SigV4 (key, scope, clock skew, signature), then
- *                  the scope's region vs the endpoint's region    -> Unrecognized/InvalidSignature/..., InvalidRegionException
+ *                  the scope's region vs the endpoint's region, named per operation:
+ *                  RegisterUsage InvalidRegionException, MeterUsage InvalidEndpointRegionException,
+ *                  BatchMeterUsage/ResolveCustomer InvalidSignatureException ("scoped to a valid region")
  *   3. dispatch    operation implemented here?                 -> UnknownOperationException
  *   4. input       JSON types, then model constraints          -> SerializationException, ValidationException
- *   5. rate limit  per-account token bucket                    -> ThrottlingException "Rate exceeded"
+ *   5. rate limit  token bucket per operation and account       -> ThrottlingException "Rate exceeded"
+ *   -- steps 6-8 only for operations in scenario.faultOperations (null = all) --
  *   6. latency     scenario.latencyMs of real time
  *   7. throttle    scenario.throttle > 0 (decrements)          -> ThrottlingException
  *   8. fault       scenario.internalError > 0 (decrements)     -> 500 InternalServiceErrorException
- *   9. operation   RegisterUsage: product code / key version configured?, scenario.mode (first call
- *                  per caller for entitlement denials), then the token (see register-usage.ts)
+ *   9. operation   its own checks: register-usage.ts, meter-usage.ts, batch-meter-usage.ts,
+ *                  resolve-customer.ts (the mode applies there, also only per faultOperations)
  *
  * Rate limiting comes after validation because AWS counts requests it has accepted for an operation;
  * injected faults come after the rate limit so a throttled burst still consumes quota, as on AWS.
@@ -22,6 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, MESSAGES } from './errors.js';
 import { isMeteringOperation, operationTable } from './operations.js';
 import type { ApiDeps } from './operations.js';
+import { faultsApplyTo } from './scenario.js';
 import { verifySigV4 } from './sigv4.js';
 import type { SigV4Identity, WireRequest } from './sigv4.js';
 import { readInput } from './validate.js';
@@ -70,19 +74,29 @@ export async function handleApiCall(wire: WireRequest, deps: ApiDeps): Promise<A
   let body: string;
   try {
     if (opName === undefined) throw new ApiError('UnknownOperationException', 'The requested operation is not recognized by the service.');
-    identity = verifySigV4(wire, { service: SIGNING_NAME, region: config.region, now: deps.now(), lookup: deps.lookupCredential });
     const operation = isMeteringOperation(opName) ? operationTable[opName] : undefined;
-    if (operation === undefined) throw new ApiError('UnknownOperationException', `Operation ${opName} is not supported by this emulator.`);
+    identity = verifySigV4(wire, {
+      service: SIGNING_NAME,
+      region: config.region,
+      now: deps.now(),
+      lookup: deps.lookupCredential,
+      ...(operation?.regionError !== undefined ? { regionError: operation.regionError } : {}),
+    });
+    if (operation === undefined || !isMeteringOperation(opName)) throw new ApiError('UnknownOperationException', `Operation ${opName} is not supported by this emulator.`);
     const input = readInput(operation.input, wire.body);
-    if (!limiter.take(identity.credential.accountId, store.scenario().rateLimit)) throw new ApiError('ThrottlingException', MESSAGES.rateExceeded);
-    const { latencyMs } = store.scenario();
-    if (latencyMs > 0) {
+    const scenario = store.scenario();
+    // One bucket per operation and account: each operation has its own quota on AWS.
+    if (!limiter.take(`${opName}/${identity.credential.accountId}`, operation.rateLimit(scenario))) throw new ApiError('ThrottlingException', MESSAGES.rateExceeded);
+    const faultsApply = faultsApplyTo(scenario, opName);
+    const { latencyMs } = scenario;
+    if (faultsApply && latencyMs > 0) {
       logger.debug({ requestId, latencyMs }, 'delaying answer');
       await sleep(latencyMs, undefined, { signal: deps.signal });
     }
-    if (store.consume('throttle')) throw new ApiError('ThrottlingException', MESSAGES.rateExceeded);
-    if (store.consume('internalError')) throw new ApiError('InternalServiceErrorException', MESSAGES.internal);
-    const result = await operation.run({ input, identity, caller: callerIdentity(identity), scenario: store.scenario(), deps });
+    if (faultsApply && store.consume('throttle')) throw new ApiError('ThrottlingException', MESSAGES.rateExceeded);
+    if (faultsApply && store.consume('internalError')) throw new ApiError('InternalServiceErrorException', MESSAGES.internal);
+    const call = { operation: opName, input, identity, caller: callerIdentity(identity), scenario: store.scenario(), faultsApply, deps };
+    const result = await operation.run(call);
     body = JSON.stringify(result);
   } catch (err) {
     if (deps.signal.aborted) throw err; // closing: the server drops the connection

@@ -21,6 +21,9 @@ export const EMULATOR_FLAGS = {
   'public-key-versions': 'EMULATOR_PUBLIC_KEY_VERSIONS',
   'rate-limit': 'EMULATOR_RATE_LIMIT',
   'key-bits': 'EMULATOR_KEY_BITS',
+  dimensions: 'EMULATOR_DIMENSIONS',
+  'look-back-hours': 'EMULATOR_LOOK_BACK_HOURS',
+  'batch-look-back-hours': 'EMULATOR_BATCH_LOOK_BACK_HOURS',
 } as const;
 type Flag = keyof typeof EMULATOR_FLAGS;
 
@@ -32,12 +35,17 @@ export const EMULATOR_USAGE = `usage: entitlement-sidecar emulator --region REGI
   --credentials AKID:SECRET:ACCOUNT,...   accepted SigV4 credentials (default: the built-in emulator key)  [EMULATOR_CREDENTIALS]
   --products CODE,...           product codes that exist (default: any)           [EMULATOR_PRODUCTS]
   --public-key-versions N,...   valid public key versions (default 1)             [EMULATOR_PUBLIC_KEY_VERSIONS]
-  --rate-limit N                calls per second per account, burst N; 0 = off (default 5)  [EMULATOR_RATE_LIMIT]
-  --key-bits N                  RSA key size, 2048-8192 (default 3072)            [EMULATOR_KEY_BITS]`;
+  --rate-limit N                RegisterUsage calls per second per account, burst N; 0 = off (default 5)  [EMULATOR_RATE_LIMIT]
+  --key-bits N                  RSA key size, 2048-8192 (default 3072)            [EMULATOR_KEY_BITS]
+  --dimensions NAME,...         MeterUsage/BatchMeterUsage dimensions that exist (default: any)  [EMULATOR_DIMENSIONS]
+  --look-back-hours N           how old a MeterUsage Timestamp may be (default 6)  [EMULATOR_LOOK_BACK_HOURS]
+  --batch-look-back-hours N     how old a BatchMeterUsage Timestamp may be (default 24)  [EMULATOR_BATCH_LOOK_BACK_HOURS]`;
 
 /** Everything startEmulator needs except the injected logger and clock. */
 export type EmulatorCommandOptions = Required<Pick<EmulatorOptions, 'host' | 'port' | 'region' | 'credentials' | 'keyBits'>> &
-  Pick<EmulatorOptions, 'publicKeyOut' | 'productCodes' | 'publicKeyVersions'> & { scenario: Partial<Scenario> };
+  Pick<EmulatorOptions, 'publicKeyOut' | 'productCodes' | 'publicKeyVersions' | 'dimensions' | 'meterUsageLookBackHours' | 'batchMeterUsageLookBackHours'> & {
+    scenario: Partial<Scenario>;
+  };
 
 export type ParsedEmulatorArgs = { ok: true; options: EmulatorCommandOptions } | { ok: false; problems: string[] };
 
@@ -124,6 +132,21 @@ export function parseEmulatorArgs(argv: readonly string[], env: NodeJS.ProcessEn
   const keyBits = bitsText === undefined ? 3072 : Number(bitsText);
   if (!(Number.isSafeInteger(keyBits) && keyBits >= 2048 && keyBits <= 8192)) problems.push(`${bitsName} must be an integer from 2048 to 8192; got "${bitsText}"`);
 
+  const [dimensionsText, dimensionsName] = get('dimensions');
+  const dimensions = dimensionsText === undefined ? undefined : list(dimensionsText);
+  if (dimensions !== undefined && (dimensions.length === 0 || dimensions.some((d) => d.length > 255))) {
+    problems.push(`${dimensionsName} must be a comma-separated list of dimension names (1-255 characters each); got "${dimensionsText}"`);
+  }
+
+  const hours = (flag: 'look-back-hours' | 'batch-look-back-hours'): number | undefined => {
+    const [text, name] = get(flag);
+    const n = text === undefined ? undefined : Number(text);
+    if (text !== undefined && !(n !== undefined && Number.isFinite(n) && n > 0)) problems.push(`${name} must be a number of hours > 0; got "${text}"`);
+    return n;
+  };
+  const lookBack = hours('look-back-hours');
+  const batchLookBack = hours('batch-look-back-hours');
+
   if (problems.length > 0 || m === null || region === undefined) return { ok: false, problems };
   const scenario: Partial<Scenario> = {};
   if (mode !== undefined) scenario.mode = mode as Mode;
@@ -140,6 +163,9 @@ export function parseEmulatorArgs(argv: readonly string[], env: NodeJS.ProcessEn
   if (publicKeyOut !== undefined) options.publicKeyOut = publicKeyOut;
   if (productCodes !== undefined) options.productCodes = productCodes;
   if (versions !== undefined) options.publicKeyVersions = versions;
+  if (dimensions !== undefined) options.dimensions = dimensions;
+  if (lookBack !== undefined) options.meterUsageLookBackHours = lookBack;
+  if (batchLookBack !== undefined) options.batchMeterUsageLookBackHours = batchLookBack;
   return { ok: true, options };
 }
 

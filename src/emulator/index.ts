@@ -1,24 +1,30 @@
 /**
- * A local, faithful stand-in for the AWS Marketplace Metering API's RegisterUsage: real HTTP,
- * AWS JSON 1.1, SigV4 checked, PS256 tokens from a key pair made at start, and scenarios to make it
- * answer every way AWS can. Nothing can be tested locally against AWS itself (RegisterUsage only
- * works from ECS/EKS tasks of a subscribed account), which is why this exists.
+ * A local, faithful stand-in for the AWS Marketplace Metering API (RegisterUsage, MeterUsage,
+ * BatchMeterUsage, ResolveCustomer): real HTTP, AWS JSON 1.1, SigV4 checked, PS256 tokens from a key
+ * pair made at start, metering records kept for tests to assert on, and scenarios to make it answer
+ * every way AWS can. Nothing can be tested locally against AWS itself (RegisterUsage and MeterUsage only
+ * work from ECS/EKS tasks of a subscribed account), which is why this exists.
  */
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
+import { customersProblems, parseTokenRequest } from './customers.js';
+import type { IssuedRegistrationToken, RegistrationTokenRequest, SubscribedCustomer } from './customers.js';
 import { generateRsaKeyPair, writeFileAtomic } from './keys.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Scenario } from './scenario.js';
 import { createEmulatorServer } from './server.js';
 import { EmulatorStore } from './state.js';
 import type { CallRecord, EmulatorState } from './state.js';
+import type { MeteringRecord } from './records.js';
 import { TokenMinter } from './tokens.js';
 import { REGISTER_USAGE_INPUT } from './validate.js';
 
-export { BAD_TOKENS, DEFAULT_SCENARIO, MODES } from './scenario.js';
-export type { BadToken, Mode, RateLimit, Scenario } from './scenario.js';
+export { BAD_TOKENS, DEFAULT_SCENARIO, METERING_OPERATIONS, MODES } from './scenario.js';
+export type { BadToken, MeteringOperation, Mode, RateLimit, Scenario } from './scenario.js';
 export type { CallRecord, Counts, EmulatorState } from './state.js';
+export type { IssuedRegistrationToken, RegistrationTokenRequest, SubscribedCustomer } from './customers.js';
+export type { MeteringRecord, RecordedAllocation, RecordsView } from './records.js';
 
 export interface EmulatorCredential {
   accessKeyId: string;
@@ -38,7 +44,19 @@ export interface EmulatorOptions {
   scenario?: Partial<Scenario>;
   now?: () => Date;
   logger?: Logger;
+  /** MeterUsage/BatchMeterUsage dimensions that exist; empty or unset = any well-formed one. */
+  dimensions?: string[];
+  /** How many hours back a MeterUsage Timestamp may be (default 6, AWS's current docs; older ones say 1). */
+  meterUsageLookBackHours?: number;
+  /** How many hours back a BatchMeterUsage Timestamp may be (default 24, AWS's newest docs). */
+  batchMeterUsageLookBackHours?: number;
+  /** SaaS customers subscribed for BatchMeterUsage (issuing a registration token adds more). */
+  customers?: SubscribedCustomer[];
 }
+
+const HOUR_MS = 3_600_000;
+export const DEFAULT_METER_USAGE_LOOK_BACK_HOURS = 6;
+export const DEFAULT_BATCH_METER_USAGE_LOOK_BACK_HOURS = 24;
 
 /** Obviously fake, so nobody mistakes them for real keys; any SigV4 client can sign with them. */
 export const DEFAULT_EMULATOR_CREDENTIALS: EmulatorCredential[] = [
@@ -55,6 +73,12 @@ export interface Emulator {
   state(): EmulatorState;
   /** The most recent calls (up to 1000), oldest first. */
   calls(): CallRecord[];
+  /** Every accepted MeterUsage and BatchMeterUsage record, oldest first (tell them apart by `operation`). */
+  records(): MeteringRecord[];
+  /** Sum of accepted quantities per dimension, both operations together. */
+  totals(): Record<string, number>;
+  /** A token for ResolveCustomer; the customer is subscribed for BatchMeterUsage from now on. Throws a TypeError on bad input. */
+  issueRegistrationToken(request: RegistrationTokenRequest): IssuedRegistrationToken;
   reset(): void;
   close(): Promise<void>;
 }
@@ -83,7 +107,20 @@ function optionProblems(o: EmulatorOptions, credentials: readonly EmulatorCreden
   if (versions.length === 0 || versions.some((v) => !Number.isSafeInteger(v) || v < 1)) {
     problems.push('publicKeyVersions must be a non-empty list of integers >= 1');
   }
+  for (const d of o.dimensions ?? []) {
+    if (typeof d !== 'string' || d.length < 1 || d.length > 255) problems.push(`dimensions: ${JSON.stringify(d)} must be 1-255 characters`);
+  }
+  for (const name of ['meterUsageLookBackHours', 'batchMeterUsageLookBackHours'] as const) {
+    const hours = o[name];
+    if (hours !== undefined && !(typeof hours === 'number' && Number.isFinite(hours) && hours > 0)) problems.push(`${name} must be a number of hours > 0`);
+  }
+  if (o.customers !== undefined) problems.push(...customersProblems(o.customers, productCodeSet(o.productCodes)));
   return problems;
+}
+
+/** null = any product code exists. */
+function productCodeSet(codes: string[] | undefined): ReadonlySet<string> | null {
+  return codes !== undefined && codes.length > 0 ? new Set(codes) : null;
 }
 
 function urlHost(host: string): string {
@@ -94,7 +131,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
   const credentials = o.credentials ?? DEFAULT_EMULATOR_CREDENTIALS;
   const problems = optionProblems(o, credentials);
   if (problems.length > 0) throw new TypeError(`invalid emulator options: ${problems.join('; ')}`);
-  const store = new EmulatorStore(o.scenario); // throws on an invalid scenario, before any work
+  const store = new EmulatorStore(o.scenario, o.customers); // throws on an invalid scenario, before any work
   const now = o.now ?? (() => new Date());
   const logger = (o.logger ?? pino({ enabled: false })).child({ module: 'emulator' });
   const keyBits = o.keyBits ?? 3072;
@@ -108,14 +145,23 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
     store.reset();
     limiter.reset();
   };
+  const productCodes = productCodeSet(o.productCodes);
+  const issueRegistrationToken = (request: unknown): IssuedRegistrationToken => {
+    const parsed = parseTokenRequest(request, productCodes);
+    if (!parsed.ok) throw new TypeError(`invalid registration token request: ${parsed.problems.join('; ')}`);
+    return store.customers.issue(parsed.value, now());
+  };
   const server = createEmulatorServer({
     logger,
-    admin: { store, publicKeyPem: keys.publicKeyPem, reset },
+    admin: { store, publicKeyPem: keys.publicKeyPem, reset, productCodes, now },
     api: {
       config: {
         region: o.region,
-        productCodes: o.productCodes !== undefined && o.productCodes.length > 0 ? new Set(o.productCodes) : null,
+        productCodes,
         publicKeyVersions: new Set(o.publicKeyVersions ?? [1]),
+        dimensions: o.dimensions !== undefined && o.dimensions.length > 0 ? new Set(o.dimensions) : null,
+        meterUsageLookBackMs: (o.meterUsageLookBackHours ?? DEFAULT_METER_USAGE_LOOK_BACK_HOURS) * HOUR_MS,
+        batchMeterUsageLookBackMs: (o.batchMeterUsageLookBackHours ?? DEFAULT_BATCH_METER_USAGE_LOOK_BACK_HOURS) * HOUR_MS,
       },
       store,
       limiter,
@@ -146,6 +192,9 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
     scenario: () => store.scenario(),
     state: () => store.state(),
     calls: () => store.recentCalls(),
+    records: () => store.ledger.view().records,
+    totals: () => store.ledger.view().totals,
+    issueRegistrationToken,
     reset,
     close: () =>
       (closed ??= new Promise<void>((resolve, reject) => {

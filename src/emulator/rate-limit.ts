@@ -1,6 +1,7 @@
 /**
- * Per-account token buckets, the way AWS enforces RegisterUsage's quota (5/s per account per region).
- * Time comes from the injected clock, so a test with a frozen clock gets exactly `burst` successes.
+ * Token buckets per key (api.ts keys them by operation and account), the way AWS enforces its quotas:
+ * RegisterUsage 5/s, MeterUsage 10/s per account per region. Time comes from the injected clock, so a
+ * test with a frozen clock gets exactly `burst` successes.
  */
 import type { RateLimit } from './scenario.js';
 

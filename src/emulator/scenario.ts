@@ -2,6 +2,21 @@
  * What the emulator is told to do: the entitlement answer, injected faults and token defects.
  * One parser serves the start options, `setScenario` and the admin endpoint, so all three accept
  * and reject exactly the same input with the same messages.
+ *
+ * What each mode means per operation (an operation not named answers as if `entitled`):
+ *   not-entitled               RegisterUsage, MeterUsage: CustomerNotEntitledException on a caller's
+ *                              FIRST call of either kind (AWS: entitlement errors only on the first
+ *                              call from a task/pod)
+ *   platform-not-supported     RegisterUsage: PlatformNotSupportedException on the first call
+ *                              (MeterUsage has no such error; its call still counts as the first)
+ *   invalid-product-code       RegisterUsage, MeterUsage, BatchMeterUsage: InvalidProductCodeException
+ *   invalid-region             RegisterUsage: InvalidRegionException; MeterUsage: InvalidEndpointRegionException
+ *   invalid-public-key-version RegisterUsage: InvalidPublicKeyVersionException
+ *   disabled-api               every operation: DisabledApiException
+ * `faultOperations` limits the mode, throttle, internalError, latencyMs, badToken and unprocessed to
+ * the listed operations (null = all), so a test can fail MeterUsage while RegisterUsage keeps
+ * succeeding; throttle/internalError/unprocessed counters only count down on those operations. Rate
+ * limits are quotas, not faults: each operation always has its own bucket per account.
  */
 
 export const MODES = [
@@ -30,6 +45,10 @@ export const BAD_TOKENS = [
 ] as const;
 export type BadToken = (typeof BAD_TOKENS)[number];
 
+/** The service's operations (also what `faultOperations` may name). */
+export const METERING_OPERATIONS = ['RegisterUsage', 'MeterUsage', 'BatchMeterUsage', 'ResolveCustomer'] as const;
+export type MeteringOperation = (typeof METERING_OPERATIONS)[number];
+
 export interface RateLimit {
   /** Tokens added per second. */
   perSecond: number;
@@ -43,7 +62,7 @@ export interface Scenario {
   throttle: number;
   /** The next N calls answer 500 InternalServiceErrorException. */
   internalError: number;
-  /** Per-account token bucket; null switches it off. */
+  /** RegisterUsage's per-account token bucket; null switches it off. */
   rateLimit: RateLimit | null;
   /** Wall-clock delay before answering (a real timer, so client timeouts can be tested). */
   latencyMs: number;
@@ -51,9 +70,19 @@ export interface Scenario {
   rotationTimestamp: number | null;
   /** Mint a defective token instead of a valid one, to test verifiers. */
   badToken: BadToken | null;
+  /** MeterUsage's per-account token bucket (AWS: 10 requests/second per account). */
+  meterUsageRateLimit: RateLimit | null;
+  /** BatchMeterUsage's per-account token bucket (AWS: 10 requests/second). */
+  batchMeterUsageRateLimit: RateLimit | null;
+  /** ResolveCustomer's per-account token bucket (AWS publishes no number; 10/s like its siblings). */
+  resolveCustomerRateLimit: RateLimit | null;
+  /** The next N BatchMeterUsage records (across calls) come back in UnprocessedRecords. */
+  unprocessed: number;
+  /** The operations the mode and injected faults apply to; null = all. */
+  faultOperations: MeteringOperation[] | null;
 }
 
-/** AWS's quota for RegisterUsage: 5 requests per second per account per region. */
+/** AWS's quotas: RegisterUsage 5 requests per second per account per region, MeterUsage and BatchMeterUsage 10. */
 export const DEFAULT_SCENARIO: Readonly<Scenario> = Object.freeze({
   mode: 'entitled',
   throttle: 0,
@@ -62,7 +91,14 @@ export const DEFAULT_SCENARIO: Readonly<Scenario> = Object.freeze({
   latencyMs: 0,
   rotationTimestamp: null,
   badToken: null,
+  meterUsageRateLimit: Object.freeze({ perSecond: 10, burst: 10 }),
+  batchMeterUsageRateLimit: Object.freeze({ perSecond: 10, burst: 10 }),
+  resolveCustomerRateLimit: Object.freeze({ perSecond: 10, burst: 10 }),
+  unprocessed: 0,
+  faultOperations: null,
 });
+
+type RateLimitKey = 'rateLimit' | 'meterUsageRateLimit' | 'batchMeterUsageRateLimit' | 'resolveCustomerRateLimit';
 
 const KEYS = Object.keys(DEFAULT_SCENARIO) as (keyof Scenario)[];
 const MAX_LATENCY_MS = 600_000;
@@ -73,9 +109,9 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-function parseRateLimit(v: unknown, problems: string[]): RateLimit | null | undefined {
+function parseRateLimit(key: RateLimitKey, v: unknown, problems: string[]): RateLimit | null | undefined {
   if (v === null) return null;
-  const allowed = 'rateLimit must be null or {"perSecond": number > 0, "burst": integer >= 1}';
+  const allowed = `${key} must be null or {"perSecond": number > 0, "burst": integer >= 1}`;
   if (typeof v !== 'object' || Array.isArray(v)) {
     problems.push(allowed);
     return undefined;
@@ -109,6 +145,7 @@ export function parseScenarioPatch(input: unknown): ScenarioParse {
         break;
       case 'throttle':
       case 'internalError':
+      case 'unprocessed':
         if (isCount(value)) patch[key] = value;
         else problems.push(`${key} must be an integer >= 0`);
         break;
@@ -124,9 +161,18 @@ export function parseScenarioPatch(input: unknown): ScenarioParse {
         if (value === null || (BAD_TOKENS as readonly unknown[]).includes(value)) patch.badToken = value as BadToken | null;
         else problems.push(`badToken must be null or one of: ${BAD_TOKENS.join(', ')}`);
         break;
-      case 'rateLimit': {
-        const parsed = parseRateLimit(value, problems);
-        if (parsed !== undefined) patch.rateLimit = parsed;
+      case 'rateLimit':
+      case 'meterUsageRateLimit':
+      case 'batchMeterUsageRateLimit':
+      case 'resolveCustomerRateLimit': {
+        const parsed = parseRateLimit(key, value, problems);
+        if (parsed !== undefined) patch[key] = parsed;
+        break;
+      }
+      case 'faultOperations': {
+        const ok = value === null || (Array.isArray(value) && value.every((op) => (METERING_OPERATIONS as readonly unknown[]).includes(op)));
+        if (ok) patch.faultOperations = value === null ? null : [...new Set(value as MeteringOperation[])];
+        else problems.push(`faultOperations must be null (all operations) or a list of: ${METERING_OPERATIONS.join(', ')}`);
         break;
       }
       default:
@@ -139,7 +185,20 @@ export function parseScenarioPatch(input: unknown): ScenarioParse {
 /** A fresh scenario: the base with the (already parsed) patch applied. Nested objects are copied, never shared. */
 export function applyScenario(base: Readonly<Scenario>, patch: Partial<Scenario>): Scenario {
   const merged = { ...base, ...patch };
-  return { ...merged, rateLimit: merged.rateLimit === null ? null : { ...merged.rateLimit } };
+  const copy = (l: RateLimit | null): RateLimit | null => (l === null ? null : { ...l });
+  return {
+    ...merged,
+    rateLimit: copy(merged.rateLimit),
+    meterUsageRateLimit: copy(merged.meterUsageRateLimit),
+    batchMeterUsageRateLimit: copy(merged.batchMeterUsageRateLimit),
+    resolveCustomerRateLimit: copy(merged.resolveCustomerRateLimit),
+    faultOperations: merged.faultOperations === null ? null : [...merged.faultOperations],
+  };
+}
+
+/** Whether the mode and injected faults apply to this operation. */
+export function faultsApplyTo(scenario: Readonly<Scenario>, operation: MeteringOperation): boolean {
+  return scenario.faultOperations === null || scenario.faultOperations.includes(operation);
 }
 
 /** Parses and applies, or throws a TypeError listing every problem (for the programmatic API). */

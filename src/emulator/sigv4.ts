@@ -28,6 +28,8 @@ export interface SigV4Options {
   readonly region: string;
   readonly now: Date;
   readonly lookup: (accessKeyId: string) => SigV4Credential | undefined;
+  /** The answer to a valid signature scoped to another region; default RegisterUsage's InvalidRegionException. */
+  readonly regionError?: (signedFor: string, serves: string) => ApiError;
 }
 
 export interface SigV4Identity {
@@ -130,6 +132,18 @@ function parseAuthorization(header: string): Map<string, string> {
 
 const first = (req: WireRequest, name: string): string | undefined => req.headers[name]?.[0];
 
+function registerUsageRegionError(signedFor: string, serves: string): ApiError {
+  return new ApiError(
+    'InvalidRegionException',
+    `The request was signed for region '${signedFor}' but this endpoint serves '${serves}'. Call RegisterUsage in the region the task or pod runs in.`,
+  );
+}
+
+/** What an AWS endpoint answers to a signature scoped to another region when the operation models no region error. */
+export function wrongRegionSignature(signedFor: string): ApiError {
+  return new ApiError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${signedFor}'. `);
+}
+
 /** Verifies the request's signature or throws the ApiError AWS would answer. Region mismatch is checked last. */
 export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity {
   const auth = first(req, 'authorization');
@@ -209,12 +223,7 @@ export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity
     const detail = `\n\nThe Canonical String for this request should have been\n'${canonical}'\n\nThe String-to-Sign should have been\n'${toSign}'\n`;
     throw new ApiError('InvalidSignatureException', MESSAGES.signatureMismatch + detail);
   }
-  if (scopeRegion !== opts.region) {
-    throw new ApiError(
-      'InvalidRegionException',
-      `The request was signed for region '${scopeRegion}' but this endpoint serves '${opts.region}'. Call RegisterUsage in the region the task or pod runs in.`,
-    );
-  }
+  if (scopeRegion !== opts.region) throw (opts.regionError ?? registerUsageRegionError)(scopeRegion, opts.region);
   const sessionToken = first(req, 'x-amz-security-token') ?? null;
   return { credential, sessionToken, signedHeaders };
 }

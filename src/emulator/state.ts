@@ -1,8 +1,12 @@
 /**
  * Everything the emulator remembers between calls: the scenario, counts per operation and outcome,
- * the callers that have already made their first RegisterUsage call, and the most recent calls.
+ * the callers that have already made their first call, the most recent calls, the accepted metering
+ * records and the SaaS customers with their registration tokens.
  * One instance per emulator, owned by it; nothing here is module-global.
  */
+import { CustomerRegistry } from './customers.js';
+import type { SubscribedCustomer } from './customers.js';
+import { UsageLedger } from './records.js';
 import { applyScenario, DEFAULT_SCENARIO, mergeScenario } from './scenario.js';
 import type { Scenario } from './scenario.js';
 
@@ -39,11 +43,14 @@ export class EmulatorStore {
   private counts: Counts = {};
   private total = 0;
   private calls: CallRecord[] = [];
-  /** Callers (access key + session token hash) whose first RegisterUsage call has been decided. */
+  /** Callers (access key + session token hash) whose first RegisterUsage or MeterUsage call has been decided. */
   readonly callers = new Set<string>();
+  readonly ledger = new UsageLedger();
+  readonly customers: CustomerRegistry;
 
-  constructor(initial: Partial<Scenario> | undefined) {
+  constructor(initial: Partial<Scenario> | undefined, customers: readonly SubscribedCustomer[] = []) {
     this.current = mergeScenario(DEFAULT_SCENARIO, initial ?? {});
+    this.customers = new CustomerRegistry(customers);
   }
 
   scenario(): Scenario {
@@ -57,7 +64,7 @@ export class EmulatorStore {
   }
 
   /** Consumes one injected fault of the given kind; true when this call must fail with it. */
-  consume(kind: 'throttle' | 'internalError'): boolean {
+  consume(kind: 'throttle' | 'internalError' | 'unprocessed'): boolean {
     if (this.current[kind] <= 0) return false;
     this.current[kind] -= 1;
     return true;
@@ -82,12 +89,17 @@ export class EmulatorStore {
     return { scenario: this.scenario(), counts, knownCallers: this.callers.size, totalCalls: this.total };
   }
 
-  /** Forgets counts, calls and callers and clears pending injected faults; the rest of the scenario stays. */
+  /**
+   * Forgets counts, calls, callers, metering records, ClientTokens, issued registration tokens (and the
+   * customers they subscribed) and clears pending injected faults; the rest of the scenario stays.
+   */
   reset(): void {
     this.counts = {};
     this.total = 0;
     this.calls = [];
     this.callers.clear();
-    this.current = applyScenario(this.current, { throttle: 0, internalError: 0 });
+    this.ledger.reset();
+    this.customers.reset();
+    this.current = applyScenario(this.current, { throttle: 0, internalError: 0, unprocessed: 0 });
   }
 }

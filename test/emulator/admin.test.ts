@@ -53,7 +53,9 @@ describe('the admin endpoint /_emulator/', () => {
       'throttle must be an integer >= 0',
       expect.stringMatching(/^badToken must be null or one of: tampered-signature, .*pascal-case-claims$/),
       expect.stringMatching(/^rateLimit must be null or \{"perSecond"/),
-      expect.stringMatching(/^colour is not a scenario field; allowed fields: mode, throttle, internalError, rateLimit, latencyMs, rotationTimestamp, badToken$/),
+      expect.stringMatching(
+        /^colour is not a scenario field; allowed fields: mode, throttle, internalError, rateLimit, latencyMs, rotationTimestamp, badToken, meterUsageRateLimit, batchMeterUsageRateLimit, resolveCustomerRateLimit, unprocessed, faultOperations$/,
+      ),
     ]);
     expect(emulator.scenario()).toEqual(DEFAULT_SCENARIO);
   });
@@ -107,6 +109,8 @@ describe('the admin endpoint /_emulator/', () => {
       'POST /_emulator/reset',
       'GET /_emulator/public-key',
       'GET /_emulator/calls',
+      'GET /_emulator/records',
+      'POST /_emulator/registration-tokens',
     ]);
     const wrong = await admin('GET', 'scenario');
     expect(wrong.status).toBe(405);

@@ -118,3 +118,126 @@ print(json.dumps(out))
     expect(payload).toMatchObject({ productCode: PRODUCT, nonce: 'boto-2' });
   });
 });
+
+/**
+ * Debian's CLI 2.9 carries an older service model than the SDK: no ClientToken (so no
+ * `--client-token`), no LicenseArn, no CustomerAWSAccountId in a UsageRecord, CustomerIdentifier and
+ * the request's ProductCode required by its own client-side validation, and a ResolveCustomer result
+ * without LicenseArn (botocore drops members its model does not have).
+ */
+describe('AWS CLI v2 drives MeterUsage, BatchMeterUsage and ResolveCustomer', () => {
+  const CUSTOMER = 'cust-cli-0001';
+  let emulator: Emulator;
+  let home: string;
+  beforeAll(async () => {
+    emulator = await startTestEmulator({
+      dimensions: ['gb_scanned', 'requests'],
+      customers: [{ customerIdentifier: CUSTOMER, customerAWSAccountId: '123456789012', productCode: PRODUCT }],
+      scenario: { rateLimit: null, meterUsageRateLimit: null },
+    });
+    home = await mkdtemp(join(tmpdir(), 'emulator-aws-home-'));
+  });
+  afterAll(async () => {
+    await emulator.close();
+    await rm(home, { recursive: true, force: true });
+  });
+  beforeEach(() => emulator.reset());
+
+  const aws = (args: string[]) =>
+    runProcess(AWS_CLI, ['meteringmarketplace', ...args, '--endpoint-url', emulator.url, '--region', 'us-east-1', '--output', 'json'], {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      HOME: home,
+      LANG: 'C.UTF-8',
+      AWS_ACCESS_KEY_ID: CRED.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CRED.secretAccessKey,
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_MAX_ATTEMPTS: '1',
+      AWS_PAGER: '',
+    });
+  /** Whole seconds: botocore sends timestamps as integer epoch seconds. */
+  const hourAgo = () => new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000).toISOString();
+
+  it('meter-usage: a dry run, then a record with allocations; the same hour again with another quantity is DuplicateRequestException (exit 254)', async () => {
+    const timestamp = hourAgo();
+    const base = ['meter-usage', '--product-code', PRODUCT, '--timestamp', timestamp, '--usage-dimension', 'gb_scanned'];
+    const dry = await aws([...base, '--usage-quantity', '0', '--dry-run']);
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(emulator.records()).toEqual([]);
+
+    const allocations = JSON.stringify([{ AllocatedUsageQuantity: 5, Tags: [{ Key: 'team', Value: 'web' }] }, { AllocatedUsageQuantity: 7 }]);
+    const sent = await aws([...base, '--usage-quantity', '12', '--usage-allocations', allocations]);
+    expect(sent.stderr).toBe('');
+    expect(sent.code).toBe(0);
+    const { MeteringRecordId } = JSON.parse(sent.stdout) as { MeteringRecordId: string };
+    expect(emulator.records()).toEqual([
+      expect.objectContaining({
+        meteringRecordId: MeteringRecordId,
+        timestamp: new Date(timestamp).toISOString(),
+        quantity: 12,
+        allocations: [{ quantity: 5, tags: { team: 'web' } }, { quantity: 7, tags: {} }],
+        clientToken: null,
+      }),
+    ]);
+    // botocore sends no ClientToken; the hour alone makes a resend idempotent.
+    expect(JSON.parse((await aws([...base, '--usage-quantity', '12', '--usage-allocations', allocations])).stdout)).toEqual({ MeteringRecordId });
+
+    const dup = await aws([...base, '--usage-quantity', '13']);
+    expect(dup.code).toBe(254);
+    expect(dup.stderr).toContain('An error occurred (DuplicateRequestException) when calling the MeterUsage operation');
+  });
+
+  it('meter-usage reports InvalidUsageDimensionException for a dimension the product lacks', async () => {
+    const { code, stderr } = await aws(['meter-usage', '--product-code', PRODUCT, '--timestamp', hourAgo(), '--usage-dimension', 'cpu_hours', '--usage-quantity', '1']);
+    expect(code).toBe(254);
+    expect(stderr).toContain('An error occurred (InvalidUsageDimensionException) when calling the MeterUsage operation');
+  });
+
+  it('batch-meter-usage: per-record statuses from --usage-records JSON; an old timestamp is TimestampOutOfBoundsException (exit 254)', async () => {
+    const timestamp = Math.floor(Date.now() / 1000) - 600;
+    const records = [
+      { CustomerIdentifier: CUSTOMER, Dimension: 'requests', Quantity: 40, Timestamp: timestamp },
+      { CustomerIdentifier: 'cust-nobody', Dimension: 'requests', Quantity: 1, Timestamp: timestamp },
+    ];
+    const ok = await aws(['batch-meter-usage', '--product-code', PRODUCT, '--usage-records', JSON.stringify(records)]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    const out = JSON.parse(ok.stdout) as { Results: { Status: string; MeteringRecordId?: string; UsageRecord: { Timestamp: string } }[]; UnprocessedRecords: unknown[] };
+    expect(out.Results.map((r) => r.Status)).toEqual(['Success', 'CustomerNotSubscribed']);
+    expect(out.Results[0]?.MeteringRecordId).toBe(emulator.records()[0]?.meteringRecordId);
+    expect(new Date(out.Results[0]?.UsageRecord.Timestamp ?? '').getTime()).toBe(timestamp * 1000);
+    expect(out.UnprocessedRecords).toEqual([]);
+    expect(emulator.totals()).toEqual({ requests: 40 });
+
+    const stale = [{ ...records[0], Timestamp: timestamp - 2 * 86_400 }];
+    const err = await aws(['batch-meter-usage', '--product-code', PRODUCT, '--usage-records', JSON.stringify(stale)]);
+    expect(err.code).toBe(254);
+    expect(err.stderr).toContain('An error occurred (TimestampOutOfBoundsException) when calling the BatchMeterUsage operation');
+  });
+
+  it('resolve-customer: an issued token resolves; an unknown one is InvalidTokenException (exit 254)', async () => {
+    const { registrationToken } = emulator.issueRegistrationToken({
+      customerAWSAccountId: '123456789012',
+      productCode: PRODUCT,
+      customerIdentifier: CUSTOMER,
+      licenseArn: 'arn:aws:license-manager::294406891311:license:l-00000000000000000000000000000002',
+    });
+    const ok = await aws(['resolve-customer', '--registration-token', registrationToken]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    // No LicenseArn: this CLI's model predates it and drops it.
+    expect(JSON.parse(ok.stdout)).toEqual({ CustomerIdentifier: CUSTOMER, ProductCode: PRODUCT, CustomerAWSAccountId: '123456789012' });
+
+    const bad = await aws(['resolve-customer', '--registration-token', 'not-a-token']);
+    expect(bad.code).toBe(254);
+    expect(bad.stderr).toContain('An error occurred (InvalidTokenException) when calling the ResolveCustomer operation');
+  });
+
+  it('this CLI knows no --client-token (its model predates ClientToken)', async () => {
+    const { code, stderr } = await aws(['meter-usage', '--product-code', PRODUCT, '--timestamp', hourAgo(), '--usage-dimension', 'gb_scanned', '--client-token', 'abc']);
+    expect(code).toBe(252);
+    expect(stderr).toContain('Unknown options: --client-token, abc');
+  });
+});

@@ -61,7 +61,7 @@ describe('parseEmulatorArgs', () => {
     expect(parsed.ok).toBe(false);
     const problems = parsed.ok ? [] : parsed.problems;
     expect(problems).toEqual([
-      '--colour is not a flag of the emulator; flags: --listen, --region, --public-key-out, --scenario, --credentials, --products, --public-key-versions, --rate-limit, --key-bits',
+      '--colour is not a flag of the emulator; flags: --listen, --region, --public-key-out, --scenario, --credentials, --products, --public-key-versions, --rate-limit, --key-bits, --dimensions, --look-back-hours, --batch-look-back-hours',
       'unexpected argument "stray"; the emulator takes flags only',
       expect.stringMatching(/^--listen must be HOST:PORT .*got "nowhere"$/),
       'EMULATOR_REGION must be an AWS region name such as us-east-1; got "moon-1"',
@@ -72,6 +72,21 @@ describe('parseEmulatorArgs', () => {
       expect.stringMatching(/^--rate-limit must be an integer >= 0 .*got "-1"$/),
       '--key-bits must be an integer from 2048 to 8192; got "1024"',
     ]);
+  });
+
+  it('reads the metering options: dimensions and the two look-backs, from flags or the environment', () => {
+    expect(parseEmulatorArgs(['--region', 'us-east-1', '--dimensions', 'gb_scanned, requests', '--look-back-hours', '1'], { EMULATOR_BATCH_LOOK_BACK_HOURS: '6' })).toMatchObject({
+      ok: true,
+      options: { dimensions: ['gb_scanned', 'requests'], meterUsageLookBackHours: 1, batchMeterUsageLookBackHours: 6 },
+    });
+    expect(parseEmulatorArgs(['--region', 'us-east-1', '--dimensions', ',', '--look-back-hours', '0', '--batch-look-back-hours', 'day'], {})).toEqual({
+      ok: false,
+      problems: [
+        '--dimensions must be a comma-separated list of dimension names (1-255 characters each); got ","',
+        '--look-back-hours must be a number of hours > 0; got "0"',
+        '--batch-look-back-hours must be a number of hours > 0; got "day"',
+      ],
+    });
   });
 
   it('has no default region', () => {

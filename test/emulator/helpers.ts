@@ -7,8 +7,13 @@ import { createHash, createHmac } from 'node:crypto';
 import type { Hash, Hmac } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { MarketplaceMeteringClient, RegisterUsageCommand } from '@aws-sdk/client-marketplace-metering';
-import type { RegisterUsageCommandInput, RegisterUsageCommandOutput } from '@aws-sdk/client-marketplace-metering';
+import { MarketplaceMeteringClient, MeterUsageCommand, RegisterUsageCommand } from '@aws-sdk/client-marketplace-metering';
+import type {
+  MeterUsageCommandInput,
+  MeterUsageCommandOutput,
+  RegisterUsageCommandInput,
+  RegisterUsageCommandOutput,
+} from '@aws-sdk/client-marketplace-metering';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator } from '../../src/emulator/index.js';
 import type { Emulator, EmulatorCredential, EmulatorOptions } from '../../src/emulator/index.js';
@@ -30,6 +35,8 @@ export interface ClientOptions {
   secretAccessKey?: string;
   sessionToken?: string;
   requestTimeout?: number;
+  /** Sign with this clock's time (the SDK's clock-skew offset), so an emulator on a moved clock accepts the signature. */
+  clock?: { now: () => Date };
 }
 
 export function meteringClient(emulator: Emulator, o: ClientOptions = {}): MarketplaceMeteringClient {
@@ -37,6 +44,7 @@ export function meteringClient(emulator: Emulator, o: ClientOptions = {}): Marke
     endpoint: emulator.url,
     region: o.region ?? REGION,
     maxAttempts: 1,
+    ...(o.clock !== undefined ? { systemClockOffset: o.clock.now().getTime() - Date.now() } : {}),
     credentials: {
       accessKeyId: o.accessKeyId ?? CRED.accessKeyId,
       secretAccessKey: o.secretAccessKey ?? CRED.secretAccessKey,
@@ -51,6 +59,12 @@ export function register(
   input: Partial<RegisterUsageCommandInput> = {},
 ): Promise<RegisterUsageCommandOutput> {
   return client.send(new RegisterUsageCommand({ ProductCode: PRODUCT, PublicKeyVersion: 1, Nonce: 'nonce-0001', ...input }));
+}
+
+export const DIMENSION = 'gb_scanned';
+
+export function meter(client: MarketplaceMeteringClient, input: Partial<MeterUsageCommandInput> = {}): Promise<MeterUsageCommandOutput> {
+  return client.send(new MeterUsageCommand({ ProductCode: PRODUCT, Timestamp: new Date(), UsageDimension: DIMENSION, UsageQuantity: 1, ...input }));
 }
 
 /** The rejection of a promise that must reject (fails the test if it resolves). */

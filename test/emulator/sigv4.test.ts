@@ -126,11 +126,12 @@ describe('operation dispatch', () => {
     expect(res.json()['__type']).toBe('UnknownOperationException');
   });
 
-  it('answers UnknownOperationException to the SDK for operations not emulated yet, counted under their name', async () => {
+  it('counts calls under their operation name, and targets it does not know under "unknown"', async () => {
+    emulator.reset();
     const client = meteringClient(emulator);
-    const err = await rejection(client.send(new MeterUsageCommand({ ProductCode: PRODUCT, Timestamp: new Date(), UsageDimension: 'd' })));
-    expect(err.name).toBe('UnknownOperationException');
-    expect(emulator.state().counts['MeterUsage']).toEqual({ UnknownOperationException: 1 });
+    await client.send(new MeterUsageCommand({ ProductCode: PRODUCT, Timestamp: new Date(), UsageDimension: 'd', DryRun: true }));
+    await signedRequest(emulator, { target: 'AWSMPMeteringService.StealTokens', body: '{}' });
+    expect(emulator.state().counts).toEqual({ MeterUsage: { success: 1 }, unknown: { UnknownOperationException: 1 } });
   });
 
   it('answers 404 UnknownOperationException for other paths and methods', async () => {
