@@ -255,7 +255,10 @@ async function decide(
       productCode: config.productCode,
       dimensions: config.usage.dimensions,
       signal,
-      deadline: startedAt + config.registerDeadlineMs,
+      // What is left of the register deadline, on the metering clock.
+      deadline: (deps.now ?? Date.now)() + config.registerDeadlineMs - (Date.now() - startedAt),
+      // The metering clock: the dry run's Timestamp must be "now" as AWS (or a test's emulator) sees it.
+      ...(deps.now === undefined ? {} : { now: deps.now }),
       backoff: policy,
       attemptTimeoutMs: policy.attemptTimeoutMs,
     });
