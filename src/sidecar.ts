@@ -13,7 +13,7 @@ import { createMetrics, type SidecarMetrics } from './metrics.js';
 import { OUTCOMES } from './outcomes.js';
 import { resolveRegion, RegionError } from './region.js';
 import { classifyError, DEFAULT_RETRY_POLICY, registerWithRetry, type RetryPolicy } from './register.js';
-import { startKubernetesStatus } from './k8s/index.js';
+import { startKubernetesStatus, type KubernetesStatus } from './k8s/index.js';
 import { EntitlementState, type Observer, type Snapshot } from './state.js';
 import { dryRunDimensions } from './usage/dry-run.js';
 import { startUsage, type UsageRuntime } from './usage/index.js';
@@ -112,7 +112,7 @@ export async function runSidecar(deps: SidecarDeps): Promise<Snapshot> {
 
   const ctx: DecideContext = { usage: undefined };
   try {
-    const decided = await decide(deps, state, metrics, marks, ctx);
+    const decided = await decide(deps, state, metrics, marks, ctx, kubernetes.event);
     if (decided !== undefined) deps.onDecided?.(decided);
     if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   } finally {
@@ -137,6 +137,7 @@ async function decide(
   metrics: SidecarMetrics,
   marks: Record<string, number>,
   ctx: DecideContext,
+  podEvent: KubernetesStatus['event'],
 ): Promise<Snapshot | undefined> {
   const { config, logger, env, signal } = deps;
   const fail = async (input: Parameters<EntitlementState['set']>[0]) => {
@@ -278,6 +279,7 @@ async function decide(
         backoff: policy,
         attemptTimeoutMs: policy.attemptTimeoutMs,
         ...(deps.usageSendDelayMs === undefined ? {} : { sendDelayMs: deps.usageSendDelayMs }),
+        onEvent: podEvent,
       });
       deps.onUsage?.(ctx.usage);
     } catch (err) {

@@ -5,7 +5,7 @@ import type { Observer, Snapshot } from '../state.js';
 import type { PodRef } from './api.js';
 import { SERVICE_ACCOUNT_DIR } from './constants.js';
 import { createKubernetesMetrics } from './metrics.js';
-import { CONDITION_TYPE } from './reasons.js';
+import { CONDITION_TYPE, type PodEvent } from './reasons.js';
 
 /**
  * Kubernetes-native status: an Event on the sidecar's own pod for each outcome and the pod condition
@@ -44,6 +44,8 @@ export interface KubernetesStatus {
    * timeouts, so give it a budget at shutdown.
    */
   flush(): Promise<void>;
+  /** Records an Event on the pod that is not an entitlement outcome (usage metering); never throws or waits. */
+  event(event: PodEvent): void;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
@@ -63,8 +65,10 @@ export function startKubernetesStatus(o: KubernetesStatusOptions): KubernetesSta
   // @kubernetes/client-node is large: loading it at start would slow every registration, in a cluster
   // or not. It is loaded on the first outcome instead, and the outcomes seen meanwhile are replayed.
   const now = o.now ?? (() => new Date());
-  const pending: Array<{ snapshot: Snapshot; at: Date }> = [];
-  let reporter: { observe: Observer; observeAt(snapshot: Snapshot, at: Date): void; flush(): Promise<void> } | undefined;
+  const pending: Array<{ snapshot: Snapshot; at: Date } | { event: PodEvent; at: Date }> = [];
+  let reporter:
+    | { observe: Observer; observeAt(snapshot: Snapshot, at: Date): void; event(event: PodEvent, at: Date): void; flush(): Promise<void> }
+    | undefined;
   let loading: Promise<void> | undefined;
   let failed = false;
   const giveUp = (err: unknown, why: string) => {
@@ -87,7 +91,10 @@ export function startKubernetesStatus(o: KubernetesStatusOptions): KubernetesSta
       logger.info({ kubernetesStatus: 'on', server: api.server }, `Kubernetes client loaded; reporting to ${api.server}`);
       const r = createReporter({ api, pod, logger, metrics, now });
       // Outcomes seen while the client loaded keep the time they happened.
-      for (const { snapshot, at } of pending.splice(0)) r.observeAt(snapshot, at);
+      for (const item of pending.splice(0)) {
+        if ('snapshot' in item) r.observeAt(item.snapshot, item.at);
+        else r.event(item.event, item.at);
+      }
       reporter = r;
     })().catch((err: unknown) => giveUp(err, 'the Kubernetes client could not be loaded')));
   logger.info(
@@ -103,9 +110,19 @@ export function startKubernetesStatus(o: KubernetesStatusOptions): KubernetesSta
     pending.push({ snapshot, at: now() });
     void load();
   };
+  const event = (e: PodEvent) => {
+    if (reporter !== undefined) {
+      reporter.event(e, now());
+      return;
+    }
+    if (failed) return;
+    pending.push({ event: e, at: now() });
+    void load();
+  };
   return {
     enabled: true,
     observer,
+    event,
     flush: async () => {
       if (loading !== undefined) await loading;
       await reporter?.flush();
@@ -113,7 +130,7 @@ export function startKubernetesStatus(o: KubernetesStatusOptions): KubernetesSta
   };
 }
 
-const disabled: KubernetesStatus = Object.freeze({ enabled: false, observer: () => undefined, flush: async () => undefined });
+const disabled: KubernetesStatus = Object.freeze({ enabled: false, observer: () => undefined, flush: async () => undefined, event: () => undefined });
 
 type Decision = { enabled: true; pod: PodRef } | { enabled: false; why: string };
 

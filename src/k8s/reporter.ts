@@ -3,7 +3,7 @@ import type { OutcomeCode } from '../outcomes.js';
 import type { Observer, Snapshot } from '../state.js';
 import { classify, KubernetesCallError, type Operation, type PodRef, type PodStatusApi } from './api.js';
 import type { KubernetesMetrics } from './metrics.js';
-import { CONDITION_TYPE, conditionFor, eventsFor, isRetrying, REASONS, type PodCondition, type PodEvent } from './reasons.js';
+import { CONDITION_TYPE, conditionFor, eventsFor, isRetrying, MESSAGE_LIMIT_BYTES, REASONS, truncateBytes, type PodCondition, type PodEvent } from './reasons.js';
 
 /**
  * Turns entitlement snapshots into Kubernetes API calls without ever making the entitlement wait for
@@ -32,6 +32,8 @@ export interface ReporterOptions {
 export interface Reporter {
   readonly observe: Observer;
   readonly observeAt: (snapshot: Snapshot, at: Date) => void;
+  /** An Event that is not an entitlement outcome (usage metering's troubles). */
+  readonly event: (event: PodEvent, at: Date) => void;
   /**
    * Waits for every call in flight and runs a scheduled condition retry at once instead of waiting for
    * its timer. A call that fails while flushing is not rescheduled, so with the API server gone flush
@@ -169,6 +171,7 @@ export function createReporter(o: ReporterOptions): Reporter {
   return {
     observe,
     observeAt,
+    event: (event: PodEvent, at: Date) => sendEvent({ ...event, message: truncateBytes(event.message, MESSAGE_LIMIT_BYTES) }, at),
     async flush() {
       draining++;
       try {

@@ -33,6 +33,8 @@ export interface ForwarderOptions {
   readonly sendDelayMs: number;
   /** Compact the journal once it is this large (bytes) and something was settled. */
   readonly compactAboveBytes?: number;
+  /** Tells the operator where it shows (a pod Event) when usage was carried forward or left unreconciled. */
+  readonly onEvent?: (event: { reason: string; type: 'Warning'; message: string }) => void;
 }
 
 type Verdict =
@@ -189,6 +191,7 @@ export class UsageForwarder {
         if (r.ambiguous && !verdict.alwaysCarry) {
           await settle({ k: 'r', tok: r.token, st: 'unreconciled', why: verdict.why });
           metrics.unreconciled.inc({ dimension: r.dimension }, r.quantity);
+          this.#event('UsageUnreconciled', `${r.quantity} units of ${r.dimension} for ${fields.hour}: AWS answered ${verdict.awsError} after an attempt whose outcome is unknown; not resent so never counted twice. Action: reconcile with the AWS Marketplace usage reports.`);
           logger.error(
             { ...fields, awsError: verdict.awsError, why: verdict.why },
             'usage unreconciled: AWS refused a record an earlier attempt may already have delivered; it is not resent, so it is never counted twice. Reconcile with AWS Marketplace reports.',
@@ -197,13 +200,23 @@ export class UsageForwarder {
         }
         await settle({ k: 'r', tok: r.token, st: 'carried', why: verdict.why });
         metrics.carried.inc({ dimension: r.dimension }, r.quantity);
+        this.#event('UsageCarriedForward', `${r.quantity} units of ${r.dimension} for ${fields.hour}: AWS answered ${verdict.awsError} without recording them; they go into the next hour's record.`);
         logger.warn({ ...fields, awsError: verdict.awsError, why: verdict.why }, "usage carried forward: AWS did not record it; it goes into the next hour's record");
         return;
       case 'conflict':
         await settle({ k: 'r', tok: r.token, st: 'unreconciled', why: verdict.why });
         metrics.unreconciled.inc({ dimension: r.dimension }, r.quantity);
+        this.#event('UsageUnreconciled', `${r.quantity} units of ${r.dimension} for ${fields.hour}: ${verdict.awsError}. Action: reconcile with the AWS Marketplace usage reports.`);
         logger.error({ ...fields, awsError: verdict.awsError, why: verdict.why }, 'usage unreconciled: the ClientToken is already used with other parameters');
         return;
+    }
+  }
+
+  #event(reason: string, message: string): void {
+    try {
+      this.#o.onEvent?.({ reason, type: 'Warning', message });
+    } catch {
+      // A reporter's trouble never touches metering.
     }
   }
 

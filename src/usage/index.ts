@@ -25,6 +25,7 @@ export interface UsageOptions {
   readonly attemptTimeoutMs: number;
   /** How long after an hour closes its records are sent (default two minutes). */
   readonly sendDelayMs?: number;
+  readonly onEvent?: (event: { reason: string; type: 'Warning'; message: string }) => void;
 }
 
 export interface UsageRuntime {
@@ -62,6 +63,7 @@ export async function startUsage(o: UsageOptions): Promise<UsageRuntime> {
     backoff: o.backoff,
     attemptTimeoutMs: o.attemptTimeoutMs,
     sendDelayMs: o.sendDelayMs ?? DEFAULT_SEND_DELAY_MS,
+    ...(o.onEvent === undefined ? {} : { onEvent: o.onEvent }),
   });
   // A journal from before a restart may hold records that are due already.
   await forwarder.tick();

@@ -420,3 +420,17 @@ describe('outcomes seen while the client loads', () => {
     expect(events(server.requests).map((e) => e.firstTimestamp).sort()).toEqual(['2026-11-23T00:00:00.000Z', '2026-11-23T00:01:01.000Z']);
   });
 });
+
+describe('events that are not outcomes (usage metering)', () => {
+  it('posts them on the pod, loading the client if needed, with the message capped', async () => {
+    const server = await startFakeApiServer(pki, 'ok');
+    servers.push(server);
+    const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, registry: new Registry(), serviceAccountPrefix: saRoot });
+    status.event({ reason: 'UsageCarriedForward', type: 'Warning', message: `x${'é'.repeat(2000)}` });
+    await status.flush();
+    const [event, ...more] = events(server.requests);
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({ reason: 'UsageCarriedForward', type: 'Warning', involvedObject: { kind: 'Pod', name: POD.name } });
+    expect(Buffer.byteLength(event?.message ?? '')).toBeLessThanOrEqual(1024);
+  });
+});
