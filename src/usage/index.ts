@@ -1,12 +1,10 @@
-import type { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { UsageConfig } from '../config.js';
 import { closeServer, listen } from '../http-server.js';
-import type { Backoff } from '../register.js';
-import { UsageForwarder } from './forwarder.js';
+import { UsageForwarder, type ForwarderOptions } from './forwarder.js';
 import { createIntakeServer } from './intake.js';
 import { UsageJournal } from './journal.js';
 import { UsageLedger } from './ledger.js';
@@ -14,19 +12,13 @@ import { createUsageMetrics } from './metrics.js';
 
 /** Custom-dimension metering: the journal, the app's intake and the hourly forwarder, started together. */
 
-export interface UsageOptions {
+export type UsageOptions = Pick<ForwarderOptions, 'client' | 'productCode' | 'now' | 'backoff' | 'attemptTimeoutMs' | 'onEvent'> & {
   readonly config: UsageConfig;
-  readonly client: Pick<MarketplaceMeteringClient, 'send'>;
-  readonly productCode: string;
   readonly logger: Logger;
   readonly registry: Registry;
-  readonly now: () => number;
-  readonly backoff: { readonly throttled: Backoff; readonly transient: Backoff };
-  readonly attemptTimeoutMs: number;
   /** How long after an hour closes its records are sent (default two minutes). */
   readonly sendDelayMs?: number;
-  readonly onEvent?: (event: { reason: string; type: 'Warning'; message: string }) => void;
-}
+};
 
 export interface UsageRuntime {
   readonly address: AddressInfo;

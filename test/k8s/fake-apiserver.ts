@@ -6,6 +6,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { afterAll, beforeAll } from 'vitest';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { SERVICE_ACCOUNT_DIR } from '../../src/k8s/constants.js';
@@ -49,6 +50,23 @@ export function makePki(): Pki {
 export const SA_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.test-service-account-token.sig';
 
 /** `<root>/var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}`; returns the prefix for loadFromCluster. */
+/**
+ * A throwaway CA and a service-account directory for the whole test file (made before its tests,
+ * removed after): read `.pki` and `.saRoot` inside tests.
+ */
+export function clusterFixture(): { readonly pki: Pki; readonly saRoot: string } {
+  const fixture = {} as { pki: Pki; saRoot: string };
+  beforeAll(() => {
+    fixture.pki = makePki();
+    fixture.saRoot = serviceAccountDir(mkdtempSync(join(tmpdir(), 'k8s-sa-')), fixture.pki);
+  });
+  afterAll(() => {
+    fixture.pki.remove();
+    rmSync(fixture.saRoot, { recursive: true, force: true });
+  });
+  return fixture;
+}
+
 export function serviceAccountDir(root: string, pki: Pick<Pki, 'caCert'>, o: { token?: string; namespace?: string } = {}): string {
   const dir = join(root, SERVICE_ACCOUNT_DIR);
   mkdirSync(dir, { recursive: true });

@@ -1,11 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makePki, podEnv, serviceAccountDir, startFakeApiServer, type Pki } from './fake-apiserver.js';
+import { describe, expect, it } from 'vitest';
+import { clusterFixture, podEnv, startFakeApiServer } from './fake-apiserver.js';
 
 /**
  * @kubernetes/client-node is loaded on the first outcome only, and never when Kubernetes status is off.
@@ -51,23 +48,13 @@ for (const [name, options] of [
 console.log(JSON.stringify(out));
 `;
 
-let pki: Pki;
-let saRoot: string;
-
-beforeAll(() => {
-  pki = makePki();
-  saRoot = serviceAccountDir(mkdtempSync(join(tmpdir(), 'k8s-sa-')), pki);
-});
-afterAll(() => {
-  pki.remove();
-  rmSync(saRoot, { recursive: true, force: true });
-});
+const cluster = clusterFixture();
 
 describe('loading @kubernetes/client-node', () => {
   it('never happens when Kubernetes status is off, nor before the first outcome when it is on', async () => {
-    const api = await startFakeApiServer(pki);
+    const api = await startFakeApiServer(cluster.pki);
     try {
-      const probe = { hooks: url('test/k8s/import-probe-hooks.mjs'), index: url('src/k8s/index.ts'), state: url('src/state.ts'), env: podEnv(api.port), sa: saRoot };
+      const probe = { hooks: url('test/k8s/import-probe-hooks.mjs'), index: url('src/k8s/index.ts'), state: url('src/state.ts'), env: podEnv(api.port), sa: cluster.saRoot };
       // Asynchronous: the fake API server in this process must answer the child.
       const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', CHILD], {
         cwd: ROOT,

@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadSidecarConfig } from '../../src/config.js';
 import type { Scenario } from '../../src/emulator/index.js';
 import { startKubernetesStatus, type KubernetesStatus } from '../../src/k8s/index.js';
 import { runSidecar } from '../../src/sidecar.js';
 import type { Snapshot } from '../../src/state.js';
 import { emulator, meteringClient, REGION } from '../helpers/emulator.js';
-import { capturedLogger, makePki, podEnv, POD, serviceAccountDir, startFakeApiServer, type ApiMode, type FakeApiServer, type Pki } from './fake-apiserver.js';
+import { capturedLogger, clusterFixture, podEnv, POD, startFakeApiServer, type ApiMode, type FakeApiServer } from './fake-apiserver.js';
 
 /**
  * The whole sidecar in-process (real SDK, real HTTP, the emulator) with the Kubernetes status observer
@@ -18,24 +18,14 @@ import { capturedLogger, makePki, podEnv, POD, serviceAccountDir, startFakeApiSe
 
 const QUICK = { baseDelayMs: 20, maxDelayMs: 100, jitter: 'full' } as const;
 
-let pki: Pki;
-let saRoot: string;
+const cluster = clusterFixture();
 const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(() => {
-  pki = makePki();
-  saRoot = serviceAccountDir(mkdtempSync(join(tmpdir(), 'k8s-sa-')), pki);
-});
-afterAll(() => {
-  pki.remove();
-  rmSync(saRoot, { recursive: true, force: true });
-});
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
 async function sidecarWithK8s(scenario: Partial<Scenario>, apiMode: ApiMode, requestTimeoutMs: number) {
-  const api: FakeApiServer = await startFakeApiServer(pki, apiMode);
+  const api: FakeApiServer = await startFakeApiServer(cluster.pki, apiMode);
   cleanups.push(() => api.close());
   const emu = await emulator(scenario);
   const dir = mkdtempSync(join(tmpdir(), 'k8s-sidecar-'));
@@ -46,7 +36,7 @@ async function sidecarWithK8s(scenario: Partial<Scenario>, apiMode: ApiMode, req
     env: podEnv(api.port),
     logger: logs.logger,
     registry: new Registry(),
-    serviceAccountPrefix: saRoot,
+    serviceAccountPrefix: cluster.saRoot,
     requestTimeoutMs,
   });
   const config = loadSidecarConfig([], {

@@ -1,39 +1,24 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CONDITION_TYPE, startKubernetesStatus, type KubernetesStatus } from '../../src/k8s/index.js';
 import { OUTCOMES, type OutcomeCode } from '../../src/outcomes.js';
 import { EntitlementState } from '../../src/state.js';
 import {
   capturedLogger,
-  makePki,
   manualClock,
   POD,
   podEnv,
   SA_TOKEN,
-  serviceAccountDir,
   startFakeApiServer,
   type FakeApiServer,
-  type Pki,
   until,
   value,
   type RecordedRequest,
+  clusterFixture,
 } from './fake-apiserver.js';
 
-let pki: Pki;
-let saRoot: string;
+const cluster = clusterFixture();
 const servers: FakeApiServer[] = [];
-
-beforeAll(() => {
-  pki = makePki();
-  saRoot = serviceAccountDir(mkdtempSync(join(tmpdir(), 'k8s-sa-')), pki);
-});
-afterAll(() => {
-  pki.remove();
-  rmSync(saRoot, { recursive: true, force: true });
-});
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
@@ -76,7 +61,7 @@ const conditions = (rs: RecordedRequest[]) =>
 
 /** The real status reporter against the fake API server, fed by a real EntitlementState. */
 async function start(o: { env?: (port: number) => NodeJS.ProcessEnv } = {}) {
-  const server = await startFakeApiServer(pki);
+  const server = await startFakeApiServer(cluster.pki);
   servers.push(server);
   const clock = manualClock();
   const logs = capturedLogger();
@@ -86,7 +71,7 @@ async function start(o: { env?: (port: number) => NodeJS.ProcessEnv } = {}) {
     env: (o.env ?? podEnv)(server.port),
     logger: logs.logger,
     registry,
-    serviceAccountPrefix: saRoot,
+    serviceAccountPrefix: cluster.saRoot,
     now: clock.now,
     requestTimeoutMs: 2_000,
   });
@@ -373,10 +358,10 @@ describe('Kubernetes status through the real @kubernetes/client-node', () => {
   });
 
   it('leaves the uid out of involvedObject when POD_UID is not set', async () => {
-    const server = await startFakeApiServer(pki);
+    const server = await startFakeApiServer(cluster.pki);
     servers.push(server);
     const { POD_UID: _uid, ...env } = podEnv(server.port);
-    const status = startKubernetesStatus({ mode: 'auto', env, logger: capturedLogger().logger, registry: new Registry(), serviceAccountPrefix: saRoot });
+    const status = startKubernetesStatus({ mode: 'auto', env, logger: capturedLogger().logger, registry: new Registry(), serviceAccountPrefix: cluster.saRoot });
     status.observer(new EntitlementState().set({ code: 'ENTITLED', message: 'entitled' }), new EntitlementState().current);
     await status.flush();
     expect(events(server.requests)[0]?.involvedObject).toEqual({ apiVersion: 'v1', kind: 'Pod', name: POD.name, namespace: POD.namespace });
@@ -394,10 +379,10 @@ describe('Kubernetes status through the real @kubernetes/client-node', () => {
 
 /** A reporter whose API server refuses, after one outcome (an Event and a condition patch) has been observed. */
 async function startWithMode(mode: 'error' | 'forbidden') {
-  const server = await startFakeApiServer(pki, mode);
+  const server = await startFakeApiServer(cluster.pki, mode);
   servers.push(server);
   const registry = new Registry();
-  const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, registry, serviceAccountPrefix: saRoot, requestTimeoutMs: 2_000 });
+  const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, registry, serviceAccountPrefix: cluster.saRoot, requestTimeoutMs: 2_000 });
   const state = new EntitlementState();
   state.subscribe(status.observer);
   state.set({ code: 'CUSTOMER_NOT_ENTITLED', message: 'CustomerNotEntitledException' });
@@ -406,10 +391,10 @@ async function startWithMode(mode: 'error' | 'forbidden') {
 
 describe('outcomes seen while the client loads', () => {
   it('keep the time they happened: a throttle 61 s after another still makes its own Event', async () => {
-    const server = await startFakeApiServer(pki, 'ok');
+    const server = await startFakeApiServer(cluster.pki, 'ok');
     servers.push(server);
     const clock = manualClock();
-    const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, registry: new Registry(), serviceAccountPrefix: saRoot, now: clock.now });
+    const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, registry: new Registry(), serviceAccountPrefix: cluster.saRoot, now: clock.now });
     const state = new EntitlementState(clock.now());
     state.subscribe(status.observer);
     // Both arrive before the client's import can have finished; the clock moves between them.
@@ -423,9 +408,9 @@ describe('outcomes seen while the client loads', () => {
 
 describe('events that are not outcomes (usage metering)', () => {
   it('posts them on the pod, loading the client if needed, with the message capped', async () => {
-    const server = await startFakeApiServer(pki, 'ok');
+    const server = await startFakeApiServer(cluster.pki, 'ok');
     servers.push(server);
-    const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, registry: new Registry(), serviceAccountPrefix: saRoot });
+    const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, registry: new Registry(), serviceAccountPrefix: cluster.saRoot });
     status.event({ reason: 'UsageCarriedForward', type: 'Warning', message: `x${'é'.repeat(2000)}` });
     await status.flush();
     const [event, ...more] = events(server.requests);

@@ -52,16 +52,21 @@ async function emulatorAt(clock: ReturnType<typeof manualClock>, scenario: Parti
   return emu;
 }
 
-/** The sidecar in-process, metering usage, on `dir`; resolves once the usage intake listens. */
-async function sidecarAt(emu: Emulator, clock: ReturnType<typeof manualClock>, dir: string) {
-  const config = loadSidecarConfig([], {
+/** The sidecar's own settings for metering usage against `emu`, with its files in `dir`. */
+function usageSettings(emu: Emulator, dir: string): Record<string, string> {
+  return {
     MARKETPLACE_PRODUCT_CODE: PRODUCT,
     MARKETPLACE_PUBLIC_KEY: emu.publicKeyPem,
     ENTITLEMENT_FILE: join(dir, 'entitlement.json'),
     ENTITLEMENT_LISTEN: '127.0.0.1:0',
     MARKETPLACE_USAGE_DIMENSIONS: DIMENSIONS.join(','),
     ENTITLEMENT_USAGE_LISTEN: '127.0.0.1:0',
-  });
+  };
+}
+
+/** The sidecar in-process, metering usage, on `dir`; resolves once the usage intake listens. */
+async function sidecarAt(emu: Emulator, clock: ReturnType<typeof manualClock>, dir: string) {
+  const config = loadSidecarConfig([], usageSettings(emu, dir));
   const logs = captureLogs();
   const controller = new AbortController();
   let usage: UsageRuntime | undefined;
@@ -255,16 +260,7 @@ describe('usage metering through the sidecar, against the emulator', () => {
 
 describe('usage metering as a real process', () => {
   async function start(emu: Emulator, dir: string): Promise<{ p: CliProcess; port: number }> {
-    const p = startCli(['run'], {
-      ...sidecarAwsEnv(emu, dir),
-      AWS_SESSION_TOKEN: 'pod-7',
-      MARKETPLACE_PRODUCT_CODE: PRODUCT,
-      MARKETPLACE_PUBLIC_KEY: emu.publicKeyPem,
-      ENTITLEMENT_FILE: join(dir, 'entitlement.json'),
-      ENTITLEMENT_LISTEN: '127.0.0.1:0',
-      MARKETPLACE_USAGE_DIMENSIONS: DIMENSIONS.join(','),
-      ENTITLEMENT_USAGE_LISTEN: '127.0.0.1:0',
-    });
+    const p = startCli(['run'], { ...sidecarAwsEnv(emu, dir), AWS_SESSION_TOKEN: 'pod-7', ...usageSettings(emu, dir) });
     const line = await p.waitForLine((l) => l.msg === 'usage intake listening');
     return { p, port: Number(String(line.listen).split(':').pop()) };
   }
