@@ -15,8 +15,7 @@ import { resolveRegion, RegionError } from './region.js';
 import { classifyError, DEFAULT_RETRY_POLICY, registerWithRetry, type RetryPolicy } from './register.js';
 import { startKubernetesStatus, type KubernetesStatus } from './k8s/index.js';
 import { EntitlementState, type Observer, type Snapshot } from './state.js';
-import { dryRunDimensions } from './usage/dry-run.js';
-import { startUsage, type UsageRuntime } from './usage/index.js';
+import { startMetering, type UsageRuntime } from './usage/index.js';
 import { TokenVerificationError, verifyRegistrationToken } from './verify.js';
 
 export interface SidecarDeps {
@@ -105,14 +104,16 @@ export async function runSidecar(deps: SidecarDeps): Promise<Snapshot> {
       listen: `${address.address}:${address.port}`,
       registerDeadlineMs: config.registerDeadlineMs,
       endpointOverride: endpointOverride(deps.env),
+      kubernetesStatus: config.kubernetesStatus,
+      usage: config.usage === undefined ? undefined : { dimensions: config.usage.dimensions, journal: config.usage.journalFile },
     },
     'entitlement sidecar starting',
   );
   deps.onListening?.(address);
 
-  const ctx: DecideContext = { usage: undefined };
+  const ctx: DecideContext = { state, metrics, marks, podEvent: kubernetes.event, usage: undefined };
   try {
-    const decided = await decide(deps, state, metrics, marks, ctx, kubernetes.event);
+    const decided = await decide(deps, ctx);
     if (decided !== undefined) deps.onDecided?.(decided);
     if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   } finally {
@@ -126,20 +127,21 @@ export async function runSidecar(deps: SidecarDeps): Promise<Snapshot> {
   return state.current;
 }
 
-/** Runs the registration once and records its outcome. Undefined when stopped before an outcome. */
+/** What one run of the sidecar shares with its registration. */
 interface DecideContext {
+  readonly state: EntitlementState;
+  readonly metrics: SidecarMetrics;
+  /** Start-up phase marks (performance.now()), for the `startupMs` log field. */
+  readonly marks: Record<string, number>;
+  readonly podEvent: KubernetesStatus['event'];
+  /** Set once usage metering runs, so the run can drain it at shutdown. */
   usage: UsageRuntime | undefined;
 }
 
-async function decide(
-  deps: SidecarDeps,
-  state: EntitlementState,
-  metrics: SidecarMetrics,
-  marks: Record<string, number>,
-  ctx: DecideContext,
-  podEvent: KubernetesStatus['event'],
-): Promise<Snapshot | undefined> {
+/** Runs the registration once and records its outcome. Undefined when stopped before an outcome. */
+async function decide(deps: SidecarDeps, ctx: DecideContext): Promise<Snapshot | undefined> {
   const { config, logger, env, signal } = deps;
+  const { state, metrics, marks, podEvent } = ctx;
   const fail = async (input: Parameters<EntitlementState['set']>[0]) => {
     const at = new Date();
     // The denial is on disk before anyone is told: a container killed in between must not call again.
@@ -250,42 +252,26 @@ async function decide(
   marks.verified = performance.now();
 
   if (config.usage !== undefined) {
-    // Custom-dimension products: prove MeterUsage works for every dimension before the app starts.
-    const dry = await dryRunDimensions({
+    // Custom-dimension products: MeterUsage must work for every dimension before the app starts.
+    const started = await startMetering({
+      config: config.usage,
       client,
       productCode: config.productCode,
-      dimensions: config.usage.dimensions,
-      signal,
-      // What is left of the register deadline, on the metering clock.
-      deadline: (deps.now ?? Date.now)() + config.registerDeadlineMs - (Date.now() - startedAt),
-      // The metering clock: the dry run's Timestamp must be "now" as AWS (or a test's emulator) sees it.
-      ...(deps.now === undefined ? {} : { now: deps.now }),
+      logger,
+      registry: metrics.registry,
+      now: deps.now ?? Date.now,
       backoff: policy,
       attemptTimeoutMs: policy.attemptTimeoutMs,
+      ...(deps.usageSendDelayMs === undefined ? {} : { sendDelayMs: deps.usageSendDelayMs }),
+      onEvent: podEvent,
+      signal,
+      // What is left of the register deadline.
+      remainingMs: config.registerDeadlineMs - (Date.now() - startedAt),
     });
-    if (dry === 'aborted') return undefined;
-    if (!dry.ok) {
-      const code = dry.transient ? 'DEADLINE_EXCEEDED' : dry.awsError === 'InvalidUsageDimensionException' ? 'USAGE_DIMENSION_INVALID' : 'METERING_DRY_RUN_FAILED';
-      return fail({ code, awsError: dry.awsError, message: `MeterUsage dry run for dimension "${dry.dimension}": ${dry.awsError}: ${dry.detail}` });
-    }
-    try {
-      ctx.usage = await startUsage({
-        config: config.usage,
-        client,
-        productCode: config.productCode,
-        logger,
-        registry: metrics.registry,
-        now: deps.now ?? Date.now,
-        backoff: policy,
-        attemptTimeoutMs: policy.attemptTimeoutMs,
-        ...(deps.usageSendDelayMs === undefined ? {} : { sendDelayMs: deps.usageSendDelayMs }),
-        onEvent: podEvent,
-      });
-      deps.onUsage?.(ctx.usage);
-    } catch (err) {
-      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      return fail({ code: 'USAGE_UNAVAILABLE', message: `the usage journal ${config.usage.journalFile} or intake ${config.usage.listen.host}:${config.usage.listen.port} could not start (${why})` });
-    }
+    if (started === 'aborted') return undefined;
+    if (started.kind === 'failed') return fail({ code: started.code, awsError: started.awsError, message: started.message });
+    ctx.usage = started.runtime;
+    deps.onUsage?.(started.runtime);
   }
 
   const rotation = result.publicKeyRotationTimestamp;

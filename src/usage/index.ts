@@ -9,6 +9,8 @@ import { createIntakeServer } from './intake.js';
 import { UsageJournal } from './journal.js';
 import { UsageLedger } from './ledger.js';
 import { createUsageMetrics } from './metrics.js';
+import { dryRunDimensions } from './dry-run.js';
+import type { OutcomeCode } from '../outcomes.js';
 
 /** Custom-dimension metering: the journal, the app's intake and the hourly forwarder, started together. */
 
@@ -77,4 +79,36 @@ export async function startUsage(o: UsageOptions): Promise<UsageRuntime> {
       return left;
     },
   };
+}
+
+/**
+ * What a custom-dimension product needs before its app may start: a MeterUsage dry run of every
+ * dimension (as AWS asks), then the journal, the intake and the forwarder. A refusal is an outcome.
+ */
+export async function startMetering(
+  o: UsageOptions & { readonly signal: AbortSignal; readonly remainingMs: number },
+): Promise<'aborted' | { kind: 'started'; runtime: UsageRuntime } | { kind: 'failed'; code: OutcomeCode; awsError?: string; message: string }> {
+  const dry = await dryRunDimensions({
+    client: o.client,
+    productCode: o.productCode,
+    dimensions: o.config.dimensions,
+    signal: o.signal,
+    deadline: o.now() + o.remainingMs,
+    // The dry run's Timestamp must be "now" as AWS (or a test's emulator) sees it: the metering clock.
+    now: o.now,
+    backoff: o.backoff,
+    attemptTimeoutMs: o.attemptTimeoutMs,
+  });
+  if (dry === 'aborted') return 'aborted';
+  if (!dry.ok) {
+    const code = dry.transient ? 'DEADLINE_EXCEEDED' : dry.awsError === 'InvalidUsageDimensionException' ? 'USAGE_DIMENSION_INVALID' : 'METERING_DRY_RUN_FAILED';
+    return { kind: 'failed', code, awsError: dry.awsError, message: `MeterUsage dry run for dimension "${dry.dimension}": ${dry.awsError}: ${dry.detail}` };
+  }
+  try {
+    return { kind: 'started', runtime: await startUsage(o) };
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const { journalFile, listen } = o.config;
+    return { kind: 'failed', code: 'USAGE_UNAVAILABLE', message: `the usage journal ${journalFile} or intake ${listen.host}:${listen.port} could not start (${why})` };
+  }
 }

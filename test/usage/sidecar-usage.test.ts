@@ -1,5 +1,5 @@
 import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadSidecarConfig } from '../../src/config.js';
@@ -46,8 +46,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function emulatorAt(clock: ReturnType<typeof manualClock>, scenario: Partial<Scenario> = {}): Promise<Emulator> {
-  const emu = await startEmulator({ region: 'us-east-1', keyBits: 2048, dimensions: DIMENSIONS, productCodes: [PRODUCT], now: () => new Date(clock.now()), scenario: { rateLimit: null, ...scenario } });
+async function emulatorAt(clock: ReturnType<typeof manualClock>, scenario: Partial<Scenario> = {}, dimensions = DIMENSIONS): Promise<Emulator> {
+  const emu = await startEmulator({ region: 'us-east-1', keyBits: 2048, dimensions, productCodes: [PRODUCT], now: () => new Date(clock.now()), scenario: { rateLimit: null, ...scenario } });
   cleanups.push(() => emu.close());
   return emu;
 }
@@ -255,6 +255,35 @@ describe('usage metering through the sidecar, against the emulator', () => {
     // The clean record's units went into a current hour's record; the ambiguous one's were not resent.
     expect(recorded(emu)).toEqual({ requests: 5 });
     expect(logs.lines.some((l) => l.level === 'error' && l.msg.startsWith('usage unreconciled') && l.quantity === 9)).toBe(true);
+  });
+});
+
+describe('the MeterUsage dry run at start', () => {
+  it('turns an unknown dimension into a misconfigured status: no entitlement file, no intake', async () => {
+    const clock = manualClock(startOfTest());
+    const emu = await emulatorAt(clock, {}, ['gb_scanned']);
+    const dir = tempDir();
+    const { snapshot, usage } = await sidecarAt(emu, clock, dir);
+    expect(snapshot).toMatchObject({ status: 'misconfigured', code: 'USAGE_DIMENSION_INVALID', awsError: 'InvalidUsageDimensionException' });
+    expect(snapshot.message).toContain('dimension "requests"');
+    expect(usage).toBeUndefined();
+    expect(existsSync(join(dir, 'entitlement.json'))).toBe(false);
+  });
+
+  it('turns any other refusal into METERING_DRY_RUN_FAILED', async () => {
+    const clock = manualClock(startOfTest());
+    const emu = await emulatorAt(clock, { mode: 'disabled-api', faultOperations: ['MeterUsage'] });
+    const { snapshot } = await sidecarAt(emu, clock, tempDir());
+    expect(snapshot).toMatchObject({ status: 'misconfigured', code: 'METERING_DRY_RUN_FAILED', awsError: 'DisabledApiException' });
+  });
+
+  it('retries a throttled dry run and then starts', async () => {
+    const clock = manualClock(startOfTest());
+    const emu = await emulatorAt(clock, { throttle: 2, faultOperations: ['MeterUsage'] });
+    const { snapshot, usage } = await sidecarAt(emu, clock, tempDir());
+    expect(snapshot.code).toBe('ENTITLED');
+    expect(usage).toBeDefined();
+    expect(emu.calls().filter((c) => c.operation === 'MeterUsage' && c.outcome === 'ThrottlingException')).toHaveLength(2);
   });
 });
 
