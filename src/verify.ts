@@ -72,12 +72,22 @@ function versionClaim(value: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * True when every segment is canonical base64url. Decoders ignore the unused low bits of a segment's
+ * last character, so without this check one token would verify under several spellings.
+ */
+function isCanonical(token: string): boolean {
+  const segments = token.split('.');
+  return segments.length === 3 && segments.every((seg) => /^[A-Za-z0-9_-]*$/.test(seg) && Buffer.from(seg, 'base64url').toString('base64url') === seg);
+}
+
 export async function verifyRegistrationToken(
   token: string,
   publicKey: KeyObject,
   expected: ExpectedClaims,
   options: VerifyOptions = {},
 ): Promise<VerifiedClaims> {
+  if (!isCanonical(token)) throw new TokenVerificationError('malformed', 'not three canonical base64url segments');
   let alg: unknown;
   try {
     alg = decodeProtectedHeader(token).alg;

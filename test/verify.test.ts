@@ -100,6 +100,20 @@ describe('verifyRegistrationToken', () => {
     expect(await reason(await mintToken(product.privateKey, { ...claims, iat: at(60) }), expected, now)).toBe('accepted');
   });
 
+  it('refuses a second spelling of a valid token (a signature character changed only in its unused bits)', async () => {
+    const token = await mintToken(product.privateKey, claims);
+    expect(await reason(token)).toBe('accepted');
+    const [h, p, sig] = token.split('.') as [string, string, string];
+    // 256 signature bytes leave 4 unused bits in the last character: flipping one keeps the same bytes.
+    const last = sig.at(-1) as string;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = alphabet[alphabet.indexOf(last) ^ 1] as string;
+    const respelled = `${h}.${p}.${sig.slice(0, -1)}${twin}`;
+    expect(Buffer.from(respelled.split('.')[2] as string, 'base64url')).toEqual(Buffer.from(sig, 'base64url'));
+    expect(await reason(respelled)).toBe('TOKEN_INVALID:malformed');
+    expect(await reason(`${token}==`)).toBe('TOKEN_INVALID:malformed');
+  });
+
   it('refuses an expired token and garbage', async () => {
     const past = Math.floor(Date.now() / 1000) - 60;
     expect(await reason(await mintToken(product.privateKey, { ...claims, exp: past }))).toBe('TOKEN_INVALID:expired');
