@@ -70,12 +70,16 @@ export type RegisterResult =
     }
   | { readonly kind: 'aborted'; readonly attempts: number };
 
-export interface RegisterDeps {
-  readonly client: Pick<MarketplaceMeteringClient, 'send'>;
+/** What a retried call needs: its policy, a stop signal, and (for tests) a clock and a dice. */
+export interface RetryDeps {
   readonly policy: RetryPolicy;
   readonly signal: AbortSignal;
   readonly now?: () => number;
   readonly random?: () => number;
+}
+
+export interface RegisterDeps extends RetryDeps {
+  readonly client: Pick<MarketplaceMeteringClient, 'send'>;
   readonly onAttempt?: (report: AttemptReport) => void;
 }
 
@@ -98,7 +102,6 @@ export function classifyError(err: unknown): ClassifiedError {
     code?: string;
     message?: string;
     $metadata?: { httpStatusCode?: number; requestId?: string };
-    $response?: unknown;
   };
   const status = e.$metadata?.httpStatusCode;
   const requestId = e.$metadata?.requestId;
@@ -126,69 +129,100 @@ function isAbort(err: unknown, signal: AbortSignal): boolean {
   return signal.aborted && (err as { name?: string }).name === 'AbortError';
 }
 
-export async function registerWithRetry(
-  request: { productCode: string; publicKeyVersion: number },
-  deps: RegisterDeps,
-): Promise<RegisterResult> {
+export type RetryResult<T> =
+  | { readonly kind: 'done'; readonly value: T; readonly attempts: number }
+  | ({ readonly kind: 'failed'; readonly attempts: number } & ClassifiedError)
+  | { readonly kind: 'aborted'; readonly attempts: number };
+
+/** One attempt as seen by `onAttempt`: `failure` is undefined for the attempt that succeeded. */
+export interface RetryAttempt {
+  readonly attempt: number;
+  readonly failure: ClassifiedError | undefined;
+  readonly durationMs: number;
+  /** Set when another attempt follows. */
+  readonly nextDelayMs: number | undefined;
+}
+
+/**
+ * Runs `attempt` until it succeeds, fails for good, or the next try would start after the deadline.
+ * Each attempt gets its own timeout; failures are classified by `classifyError`, and only retryable
+ * codes are tried again, with the throttling or the transient backoff.
+ */
+export async function retryWithBackoff<T>(
+  attempt: (signal: AbortSignal) => Promise<T>,
+  deps: RetryDeps,
+  onAttempt?: (report: RetryAttempt) => void,
+): Promise<RetryResult<T>> {
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const deadline = now() + deps.policy.deadlineMs;
-  let last: ClassifiedError | undefined;
-  for (let attempt = 1; ; attempt++) {
-    if (deps.signal.aborted) return { kind: 'aborted', attempts: attempt - 1 };
-    const nonce = randomBytes(24).toString('base64url');
+  for (let n = 1; ; n++) {
+    if (deps.signal.aborted) return { kind: 'aborted', attempts: n - 1 };
     const started = now();
     const attemptSignal = AbortSignal.any([deps.signal, AbortSignal.timeout(deps.policy.attemptTimeoutMs)]);
-    let classified: ClassifiedError;
+    let failure: ClassifiedError;
     try {
-      const out = await deps.client.send(
-        new RegisterUsageCommand({ ProductCode: request.productCode, PublicKeyVersion: request.publicKeyVersion, Nonce: nonce }),
-        { abortSignal: attemptSignal },
-      );
-      if (typeof out.Signature === 'string' && out.Signature !== '') {
-        deps.onAttempt?.({ attempt, code: 'ENTITLED', awsError: undefined, durationMs: now() - started, nextDelayMs: undefined });
-        return {
-          kind: 'registered',
-          signature: out.Signature,
-          nonce,
-          publicKeyRotationTimestamp: out.PublicKeyRotationTimestamp,
-          attempts: attempt,
-        };
-      }
-      classified = { code: 'SERVICE_UNAVAILABLE', awsError: 'MalformedResponse', requestId: out.$metadata.requestId, detail: 'the response has no Signature' };
+      const value = await attempt(attemptSignal);
+      onAttempt?.({ attempt: n, failure: undefined, durationMs: now() - started, nextDelayMs: undefined });
+      return { kind: 'done', value, attempts: n };
     } catch (err) {
-      if (isAbort(err, deps.signal)) return { kind: 'aborted', attempts: attempt };
-      classified = attemptSignal.aborted && (err as { name?: string }).name === 'AbortError'
+      if (isAbort(err, deps.signal)) return { kind: 'aborted', attempts: n };
+      failure = attemptSignal.aborted && (err as { name?: string }).name === 'AbortError'
         ? { code: 'TIMEOUT', awsError: undefined, requestId: undefined, detail: `no answer within ${deps.policy.attemptTimeoutMs} ms` }
         : classifyError(err);
     }
-    last = classified;
-    const retryable = OUTCOMES[classified.code].retryable;
-    const backoff = classified.code === 'THROTTLED' ? deps.policy.throttled : deps.policy.transient;
-    const delay = retryable ? backoffDelayMs(attempt, backoff, random) : undefined;
+    const retryable = OUTCOMES[failure.code].retryable;
+    const backoff = failure.code === 'THROTTLED' ? deps.policy.throttled : deps.policy.transient;
+    const delay = retryable ? backoffDelayMs(n, backoff, random) : undefined;
     const giveUp = delay !== undefined && now() + delay >= deadline;
-    deps.onAttempt?.({
-      attempt,
-      code: classified.code,
-      awsError: classified.awsError,
-      durationMs: now() - started,
-      nextDelayMs: giveUp ? undefined : delay,
-    });
-    if (delay === undefined) return { kind: 'failed', ...classified, attempts: attempt };
+    onAttempt?.({ attempt: n, failure, durationMs: now() - started, nextDelayMs: giveUp ? undefined : delay });
+    if (delay === undefined) return { kind: 'failed', ...failure, attempts: n };
     if (giveUp) {
       return {
         kind: 'failed',
         code: 'DEADLINE_EXCEEDED',
-        awsError: last.awsError,
-        requestId: last.requestId,
-        detail: `gave up after ${attempt} attempts over ${Math.round(deps.policy.deadlineMs / 1000)} s; last: ${last.code} ${last.detail}`,
-        attempts: attempt,
+        awsError: failure.awsError,
+        requestId: failure.requestId,
+        detail: `gave up after ${n} attempts over ${Math.round(deps.policy.deadlineMs / 1000)} s; last: ${failure.code} ${failure.detail}`,
+        attempts: n,
       };
     }
     try {
       await sleep(delay, undefined, { signal: deps.signal });
     } catch {
-      return { kind: 'aborted', attempts: attempt };
+      return { kind: 'aborted', attempts: n };
     }
   }
+}
+
+export async function registerWithRetry(
+  request: { productCode: string; publicKeyVersion: number },
+  deps: RegisterDeps,
+): Promise<RegisterResult> {
+  const result = await retryWithBackoff(
+    async (signal) => {
+      const nonce = randomBytes(24).toString('base64url');
+      const out = await deps.client.send(
+        new RegisterUsageCommand({ ProductCode: request.productCode, PublicKeyVersion: request.publicKeyVersion, Nonce: nonce }),
+        { abortSignal: signal },
+      );
+      if (typeof out.Signature !== 'string' || out.Signature === '') {
+        // A 2xx without a token: classifyError treats an unreadable 2xx as a transport fault, retried.
+        throw Object.assign(new Error('the response has no Signature'), { $metadata: out.$metadata });
+      }
+      return { signature: out.Signature, nonce, publicKeyRotationTimestamp: out.PublicKeyRotationTimestamp };
+    },
+    deps,
+    deps.onAttempt === undefined
+      ? undefined
+      : (a) =>
+          deps.onAttempt?.({
+            attempt: a.attempt,
+            code: a.failure?.code ?? 'ENTITLED',
+            awsError: a.failure?.awsError,
+            durationMs: a.durationMs,
+            nextDelayMs: a.nextDelayMs,
+          }),
+  );
+  return result.kind === 'done' ? { kind: 'registered', ...result.value, attempts: result.attempts } : result;
 }

@@ -93,11 +93,8 @@ export async function startMetering(
     productCode: o.productCode,
     dimensions: o.config.dimensions,
     signal: o.signal,
-    deadline: o.now() + o.remainingMs,
-    // The dry run's Timestamp must be "now" as AWS (or a test's emulator) sees it: the metering clock.
+    policy: { ...o.backoff, attemptTimeoutMs: o.attemptTimeoutMs, deadlineMs: o.remainingMs },
     now: o.now,
-    backoff: o.backoff,
-    attemptTimeoutMs: o.attemptTimeoutMs,
   });
   if (dry === 'aborted') return 'aborted';
   if (!dry.ok) {
