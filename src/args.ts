@@ -62,7 +62,7 @@ export interface ListenAddress {
 
 /** `host:port` or `[v6]:port`; undefined if malformed. Port 0 asks the OS for a free port. */
 export function parseListen(text: string): ListenAddress | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
   if (m === null) return undefined;
   const port = Number(m[3]);
   if (port > 65535) return undefined;

@@ -5,6 +5,9 @@
  */
 import type { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { parseListen } from '../args.js';
+import { PRODUCT_CODE_PATTERN } from '../config.js';
+import { REGION_PATTERN } from '../region.js';
 import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator } from './index.js';
 import type { EmulatorCredential, EmulatorOptions } from './index.js';
 import { MODES } from './scenario.js';
@@ -89,14 +92,13 @@ export function parseEmulatorArgs(argv: readonly string[], env: NodeJS.ProcessEn
     return envName === undefined ? [undefined, `--${flag}`] : [env[envName], envName];
   };
 
-  const [listen = '127.0.0.1:8787', listenName] = get('listen');
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(listen);
-  const port = Number(m?.[3] ?? NaN);
-  if (m === null || port > 65535) problems.push(`${listenName} must be HOST:PORT (e.g. 127.0.0.1:8787, [::1]:8787, port 0 = any free port); got "${listen}"`);
+  const [listenText = '127.0.0.1:8787', listenName] = get('listen');
+  const listen = parseListen(listenText);
+  if (listen === undefined) problems.push(`${listenName} must be HOST:PORT (e.g. 127.0.0.1:8787, [::1]:8787, port 0 = any free port); got "${listenText}"`);
 
   const [region, regionName] = get('region', 'AWS_REGION');
   if (region === undefined) problems.push('--region (or EMULATOR_REGION, or AWS_REGION) is required: the region this endpoint serves, e.g. us-east-1; there is no default');
-  else if (!/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(region)) problems.push(`${regionName} must be an AWS region name such as us-east-1; got "${region}"`);
+  else if (!REGION_PATTERN.test(region)) problems.push(`${regionName} must be an AWS region name such as us-east-1; got "${region}"`);
 
   const [mode, modeName] = get('scenario');
   if (mode !== undefined && !(MODES as readonly string[]).includes(mode)) problems.push(`${modeName} must be one of: ${MODES.join(', ')}; got "${mode}"`);
@@ -115,7 +117,7 @@ export function parseEmulatorArgs(argv: readonly string[], env: NodeJS.ProcessEn
   const [productsText, productsName] = get('products');
   const productCodes = productsText === undefined ? undefined : list(productsText);
   for (const code of productCodes ?? []) {
-    if (code.length > 255 || !/^[-a-zA-Z0-9/=:_.@]+$/.test(code)) problems.push(`${productsName}: "${code}" is not a product code (1-255 of A-Z a-z 0-9 - / = : _ . @)`);
+    if (!PRODUCT_CODE_PATTERN.test(code)) problems.push(`${productsName}: "${code}" is not a product code (1-255 of A-Z a-z 0-9 - / = : _ . @)`);
   }
 
   const [versionsText, versionsName] = get('public-key-versions');
@@ -147,13 +149,13 @@ export function parseEmulatorArgs(argv: readonly string[], env: NodeJS.ProcessEn
   const lookBack = hours('look-back-hours');
   const batchLookBack = hours('batch-look-back-hours');
 
-  if (problems.length > 0 || m === null || region === undefined) return { ok: false, problems };
+  if (problems.length > 0 || listen === undefined || region === undefined) return { ok: false, problems };
   const scenario: Partial<Scenario> = {};
   if (mode !== undefined) scenario.mode = mode as Mode;
   if (rate !== undefined) scenario.rateLimit = rate === 0 ? null : { perSecond: rate, burst: rate };
   const options: EmulatorCommandOptions = {
-    host: m[1] ?? m[2] ?? '127.0.0.1',
-    port,
+    host: listen.host,
+    port: listen.port,
     region,
     credentials: credentials.length > 0 ? credentials : DEFAULT_EMULATOR_CREDENTIALS.map((c) => ({ ...c })),
     keyBits,

@@ -5,12 +5,15 @@
  * every way AWS can. Nothing can be tested locally against AWS itself (RegisterUsage and MeterUsage only
  * work from ECS/EKS tasks of a subscribed account), which is why this exists.
  */
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { customersProblems, parseTokenRequest } from './customers.js';
 import type { IssuedRegistrationToken, RegistrationTokenRequest, SubscribedCustomer } from './customers.js';
-import { generateRsaKeyPair, writeFileAtomic } from './keys.js';
+import { writeFileAtomic } from '../atomic-file.js';
+import { closeServer, listen } from '../http-server.js';
+import { REGION_PATTERN } from '../region.js';
+import { generateRsaKeyPair } from './keys.js';
+import { HOUR_MS } from './usage.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Scenario } from './scenario.js';
 import { createEmulatorServer } from './server.js';
@@ -54,7 +57,6 @@ export interface EmulatorOptions {
   customers?: SubscribedCustomer[];
 }
 
-const HOUR_MS = 3_600_000;
 export const DEFAULT_METER_USAGE_LOOK_BACK_HOURS = 6;
 export const DEFAULT_BATCH_METER_USAGE_LOOK_BACK_HOURS = 24;
 
@@ -86,7 +88,7 @@ export interface Emulator {
 /** Every problem with the options at once, each naming the option. */
 function optionProblems(o: EmulatorOptions, credentials: readonly EmulatorCredential[]): string[] {
   const problems: string[] = [];
-  if (typeof o.region !== 'string' || !/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(o.region)) {
+  if (typeof o.region !== 'string' || !REGION_PATTERN.test(o.region)) {
     problems.push(`region must be an AWS region name such as us-east-1 (there is no default); got ${JSON.stringify(o.region)}`);
   }
   if (o.port !== undefined && !(Number.isSafeInteger(o.port) && o.port >= 0 && o.port <= 65535)) problems.push('port must be an integer from 0 to 65535');
@@ -136,7 +138,8 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
   const logger = (o.logger ?? pino({ enabled: false })).child({ module: 'emulator' });
   const keyBits = o.keyBits ?? 3072;
   const keys = await generateRsaKeyPair(keyBits);
-  if (o.publicKeyOut !== undefined) await writeFileAtomic(o.publicKeyOut, keys.publicKeyPem);
+  // The public key is public: readable by everyone.
+  if (o.publicKeyOut !== undefined) await writeFileAtomic(o.publicKeyOut, keys.publicKeyPem, 0o644);
 
   const limiter = new RateLimiter(now);
   const byKey = new Map(credentials.map((c) => [c.accessKeyId, { ...c }]));
@@ -174,14 +177,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
   });
 
   const host = o.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { port } = await listen(server, { host, port: o.port ?? 0 });
 
   let closed: Promise<void> | undefined;
   return {
@@ -196,11 +192,9 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
     totals: () => store.ledger.view().totals,
     issueRegistrationToken,
     reset,
-    close: () =>
-      (closed ??= new Promise<void>((resolve, reject) => {
-        closing.abort(); // ends pending latency waits
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      })),
+    close: () => {
+      closing.abort(); // ends pending latency waits
+      return (closed ??= closeServer(server));
+    },
   };
 }

@@ -1,11 +1,9 @@
 /**
- * The emulator's signing key pair, made fresh at every start (a committed private key would be a
- * key anyone could mint "entitled" tokens with), and the atomic hand-off of its public half.
+ * The emulator's signing key pair, made fresh at every start: a committed private key would be a
+ * key anyone could mint "entitled" tokens with.
  */
-import { generateKeyPair, randomUUID } from 'node:crypto';
+import { generateKeyPair } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const generate = promisify(generateKeyPair);
@@ -24,25 +22,4 @@ export async function generateRsaKeyPair(bits: number): Promise<KeyPair> {
   }
   const { privateKey, publicKey } = await generate('rsa', { modulusLength: bits, publicExponent: 0x10001 });
   return { privateKey, publicKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
-}
-
-/**
- * Writes `content` so that readers see either the old file or the whole new one, never a torn
- * write: temp file in the same directory, fsync, rename. 0644 because the key is public.
- */
-export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
-  const handle = await open(tmp, 'w', 0o644);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }

@@ -12,7 +12,7 @@ import { modelError } from './errors.js';
 import type { RecordedAllocation } from './records.js';
 import type { WireAllocation } from './shapes.js';
 
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 /** How far ahead of the service's clock a Timestamp may be. */
 export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 
