@@ -134,7 +134,11 @@ async function settleAll(usage: UsageRuntime, clock: ReturnType<typeof manualClo
   throw new Error('records still unsettled after 200 passes');
 }
 
-const startOfTest = () => hourOf(Date.now()) + 10 * 60_000;
+/**
+ * Ten minutes into an hour that has already begun, so the clock never runs ahead of real time: the
+ * sidecar checks a token's iat against the real clock.
+ */
+const startOfTest = () => hourOf(Date.now() - 11 * 60_000) + 10 * 60_000;
 
 describe('usage metering through the sidecar, against the emulator', () => {
   it('dry-runs each dimension at start, never sends an hour early, then sends each closed hour once, totals exact', async () => {
