@@ -61,6 +61,29 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   });
 }
 
+/**
+ * Reads a request body of at most `maxBytes`. Undefined when it is larger: the rest is drained
+ * unread, so the caller can still answer 413 on the same connection.
+ */
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
 export async function listen(server: Server, address: ListenAddress): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -4,6 +4,7 @@
  */
 import { parseTokenRequest } from './customers.js';
 import { parseScenarioPatch } from './scenario.js';
+import type { Answer } from './api.js';
 import type { EmulatorStore } from './state.js';
 
 export const ADMIN_PREFIX = '/_emulator/';
@@ -18,21 +19,15 @@ export interface AdminDeps {
   readonly now: () => Date;
 }
 
-export interface AdminAnswer {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
-const json = (status: number, value: unknown, extra: Record<string, string> = {}): AdminAnswer => ({
+const json = (status: number, value: unknown, extra: Record<string, string> = {}): Answer => ({
   status,
   headers: { 'content-type': 'application/json', ...extra },
   body: `${JSON.stringify(value)}\n`,
 });
 
-type Route = { readonly method: string; readonly handle: (body: Buffer, deps: AdminDeps) => AdminAnswer };
+type Route = { readonly method: string; readonly handle: (body: Buffer, deps: AdminDeps) => Answer };
 
-function putScenario(body: Buffer, deps: AdminDeps): AdminAnswer {
+function putScenario(body: Buffer, deps: AdminDeps): Answer {
   let input: unknown;
   try {
     input = JSON.parse(body.toString('utf8'));
@@ -45,7 +40,7 @@ function putScenario(body: Buffer, deps: AdminDeps): AdminAnswer {
 }
 
 /** `{customerAWSAccountId, productCode, customerIdentifier?, licenseArn?, expiresInSeconds?}` -> 201 `{registrationToken, expiresAt}`. */
-function postRegistrationToken(body: Buffer, deps: AdminDeps): AdminAnswer {
+function postRegistrationToken(body: Buffer, deps: AdminDeps): Answer {
   let input: unknown;
   try {
     input = JSON.parse(body.toString('utf8'));
@@ -76,7 +71,7 @@ const routes: Readonly<Record<string, Route>> = {
   'registration-tokens': { method: 'POST', handle: postRegistrationToken },
 };
 
-export function handleAdmin(method: string, path: string, body: Buffer, deps: AdminDeps): AdminAnswer {
+export function handleAdmin(method: string, path: string, body: Buffer, deps: AdminDeps): Answer {
   const name = path.slice(ADMIN_PREFIX.length);
   const route = Object.hasOwn(routes, name) ? routes[name] : undefined;
   if (route === undefined) {

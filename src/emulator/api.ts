@@ -34,7 +34,8 @@ export const SIGNING_NAME = 'aws-marketplace';
 export const TARGET_PREFIX = 'AWSMPMeteringService.';
 const JSON_11 = 'application/x-amz-json-1.1';
 
-export interface ApiAnswer {
+/** An HTTP answer of the emulator, API or admin: status, headers, body. */
+export interface Answer {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
@@ -64,7 +65,7 @@ function operationFrom(wire: WireRequest): string | undefined {
   return target.slice(TARGET_PREFIX.length);
 }
 
-export async function handleApiCall(wire: WireRequest, deps: ApiDeps): Promise<ApiAnswer> {
+export async function handleApiCall(wire: WireRequest, deps: ApiDeps): Promise<Answer> {
   const { store, limiter, config, logger } = deps;
   const requestId = randomUUID();
   const opName = operationFrom(wire);

@@ -9,38 +9,12 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ADMIN_PREFIX, handleAdmin } from './admin.js';
 import type { AdminDeps } from './admin.js';
-import { handleApiCall } from './api.js';
+import { readBody } from '../http-server.js';
+import { handleApiCall, type Answer } from './api.js';
 import type { ApiDeps } from './operations.js';
 
 /** Far above any Metering request (BatchMeterUsage's 25 records included). */
 const MAX_BODY_BYTES = 1024 * 1024;
-
-interface Answer {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 function awsError(status: number, code: string, message: string): Answer {
   return {
@@ -68,12 +42,15 @@ export function createEmulatorServer(deps: ServerDeps): Server {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    let body: Buffer;
+    let body: Buffer | undefined;
     try {
-      body = await readBody(req);
-    } catch (err) {
-      if (err instanceof BodyTooLarge) send(res, awsError(413, 'RequestEntityTooLargeException', 'Request body too large'), true);
-      else res.destroy();
+      body = await readBody(req, MAX_BODY_BYTES);
+    } catch {
+      res.destroy();
+      return;
+    }
+    if (body === undefined) {
+      send(res, awsError(413, 'RequestEntityTooLargeException', 'Request body too large'), true);
       return;
     }
     const url = req.url ?? '/';

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { readBody } from '../http-server.js';
 import type { JournalLine, Tags, UsageLedger } from './ledger.js';
 import type { UsageJournal } from './journal.js';
 import type { UsageMetrics } from './metrics.js';
@@ -76,17 +77,6 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export function createIntakeServer(deps: IntakeDeps): Server {
   // Ids being written right now: a retry that races the original must not be counted twice.
   const inFlight = new Set<string>();
@@ -101,8 +91,9 @@ export function createIntakeServer(deps: IntakeDeps): Server {
       res.setHeader('allow', 'GET, POST');
       return reply(res, 405, { error: 'method not allowed; POST a report' });
     }
-    const text = await readBody(req);
-    if (text === undefined) return reply(res, 413, { error: `the body must be at most ${MAX_BODY_BYTES} bytes` });
+    const raw = await readBody(req, MAX_BODY_BYTES);
+    if (raw === undefined) return reply(res, 413, { error: `the body must be at most ${MAX_BODY_BYTES} bytes` });
+    const text = raw.toString('utf8');
     let body: unknown;
     try {
       body = JSON.parse(text);
