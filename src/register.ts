@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RegisterUsageCommand, type MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import { codeForAwsError, OUTCOMES, unqualifiedErrorName, type OutcomeCode } from './outcomes.js';
+import { scrubSecrets } from './scrub.js';
 
 /**
  * RegisterUsage with a fresh nonce per attempt, retried until a deadline. The SDK's own retries are off
@@ -47,6 +48,8 @@ export interface AttemptReport {
   readonly attempt: number;
   readonly code: OutcomeCode;
   readonly awsError: string | undefined;
+  /** What went wrong, scrubbed of secrets; undefined for the attempt that succeeded. */
+  readonly detail: string | undefined;
   readonly durationMs: number;
   /** Set when another attempt follows. */
   readonly nextDelayMs: number | undefined;
@@ -104,25 +107,43 @@ export function classifyError(err: unknown): ClassifiedError {
     $metadata?: { httpStatusCode?: number; requestId?: string };
   };
   const status = e.$metadata?.httpStatusCode;
-  const requestId = e.$metadata?.requestId;
-  const detail = e.message ?? String(err);
+  const requestId = wireToken(e.$metadata?.requestId);
+  // Whatever AWS (or a proxy on the way) said goes to logs, /healthz and pod Events: never a credential.
+  const detail = scrubSecrets(e.message ?? String(err));
   if (e.name === 'TimeoutError') {
     return { code: 'TIMEOUT', awsError: undefined, requestId, detail };
   }
   if (e.code !== undefined && NETWORK_CODES.has(e.code)) return { code: 'NETWORK_ERROR', awsError: e.code, requestId, detail };
+  if (e.name === MALFORMED_RESPONSE) return { code: 'SERVICE_UNAVAILABLE', awsError: MALFORMED_RESPONSE, requestId, detail };
   if (e.name === 'CredentialsProviderError' || e.name === 'ProviderError' || e.name === 'TokenProviderError') {
     return { code: 'CREDENTIALS_UNAVAILABLE', awsError: e.name, requestId, detail };
   }
   if (status === undefined) {
     // No HTTP answer at all and no known network code: treat as a network fault, which is retried.
-    return { code: 'NETWORK_ERROR', awsError: e.code ?? e.name, requestId, detail };
+    return { code: 'NETWORK_ERROR', awsError: wireToken(e.code ?? e.name), requestId, detail };
   }
-  const name = unqualifiedErrorName(e.name ?? '');
+  const name = wireToken(unqualifiedErrorName(e.name ?? '')) ?? 'UnknownError';
   if (status >= 200 && status < 300) {
     // A 2xx the SDK could not read (truncated or garbled body): a transport fault, not an answer.
-    return { code: 'SERVICE_UNAVAILABLE', awsError: 'MalformedResponse', requestId, detail };
+    return { code: 'SERVICE_UNAVAILABLE', awsError: MALFORMED_RESPONSE, requestId, detail };
   }
   return { code: codeForAwsError(name, status), awsError: name, requestId, detail };
+}
+
+/**
+ * An error code or request id as it may appear in /healthz and metrics-adjacent logs: the wire sends
+ * whatever the endpoint (or a proxy) put in `__type`, so anything but a short identifier is dropped.
+ */
+function wireToken(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[A-Za-z0-9_.:#/-]{1,128}$/.test(value) ? value : undefined;
+}
+
+/** The name of the error for a 2xx answer that is readable JSON but holds something unusable. */
+export const MALFORMED_RESPONSE = 'MalformedResponse';
+
+/** A 2xx whose content cannot be used: classified like an unreadable 2xx (a transport fault, retried). */
+export function malformedResponse(detail: string, metadata: unknown): Error {
+  return Object.assign(new Error(detail), { name: MALFORMED_RESPONSE, $metadata: metadata });
 }
 
 function isAbort(err: unknown, signal: AbortSignal): boolean {
@@ -208,9 +229,14 @@ export async function registerWithRetry(
       );
       if (typeof out.Signature !== 'string' || out.Signature === '') {
         // A 2xx without a token: classifyError treats an unreadable 2xx as a transport fault, retried.
-        throw Object.assign(new Error('the response has no Signature'), { $metadata: out.$metadata });
+        throw malformedResponse('the response has no Signature', out.$metadata);
       }
-      return { signature: out.Signature, nonce, publicKeyRotationTimestamp: out.PublicKeyRotationTimestamp };
+      const rotation = out.PublicKeyRotationTimestamp;
+      // The SDK turns an epoch outside Date's range (1e20, -1e13) into an Invalid Date: not a time at all.
+      if (rotation !== undefined && !Number.isFinite(rotation.getTime())) {
+        throw malformedResponse('the response has a PublicKeyRotationTimestamp that is not a representable time', out.$metadata);
+      }
+      return { signature: out.Signature, nonce, publicKeyRotationTimestamp: rotation };
     },
     deps,
     deps.onAttempt === undefined
@@ -220,6 +246,7 @@ export async function registerWithRetry(
             attempt: a.attempt,
             code: a.failure?.code ?? 'ENTITLED',
             awsError: a.failure?.awsError,
+            detail: a.failure?.detail,
             durationMs: a.durationMs,
             nextDelayMs: a.nextDelayMs,
           }),

@@ -1,7 +1,10 @@
 import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadSidecarConfig } from '../src/config.js';
 import { denialPathFor } from '../src/entitlement-file.js';
 import type { Scenario } from '../src/emulator/index.js';
@@ -9,6 +12,7 @@ import { runSidecar } from '../src/sidecar.js';
 import type { Snapshot } from '../src/state.js';
 import { verifyEntitlementFile } from '../src/entitlement-verifier.js';
 import { emulator, meteringClient, REGION } from './helpers/emulator.js';
+import { faultServer } from './helpers/fault-server.js';
 import { captureLogs } from './helpers/logs.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -27,7 +31,14 @@ interface Run {
 /** Runs the sidecar in-process against the emulator through the real SDK, until it decides. */
 async function runAgainst(
   scenario: Partial<Scenario>,
-  opts: { dir?: string; env?: Record<string, string>; client?: (emuUrl: string) => MarketplaceMeteringClient; deadline?: string } = {},
+  opts: {
+    dir?: string;
+    env?: Record<string, string>;
+    client?: (emuUrl: string) => MarketplaceMeteringClient;
+    deadline?: string;
+    /** Sees every status change, as the pod Event reporter does. */
+    observer?: (s: Snapshot) => void;
+  } = {},
 ): Promise<Run & { emu: Awaited<ReturnType<typeof emulator>> }> {
   const emu = await emulator(scenario);
   const dir = opts.dir ?? tempDir();
@@ -54,6 +65,7 @@ async function runAgainst(
     createClient: () => opts.client?.(emu.url) ?? meteringClient(emu),
     onListening: (a) => (port = a.port),
     onDecided: decided,
+    ...(opts.observer === undefined ? {} : { observers: [opts.observer] }),
   });
   const snapshot = await Promise.race([decision, done]);
   const res = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -209,3 +221,125 @@ describe('the sidecar against the emulator', () => {
     await r.stop();
   });
 });
+
+/** A loopback proxy in front of the emulator that rewrites answers, as a tampering or broken middlebox would. */
+async function rewritingProxy(target: string, rewrite: (body: string) => string): Promise<string> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const upstream = httpRequest(`${target}${req.url ?? '/'}`, { method: req.method, headers: req.headers }, (answer) => {
+        const parts: Buffer[] = [];
+        answer.on('data', (c: Buffer) => parts.push(c));
+        answer.on('end', () => {
+          const body = rewrite(Buffer.concat(parts).toString('utf8'));
+          res.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'content-length': Buffer.byteLength(body) }).end(body);
+        });
+      });
+      upstream.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  afterEach(() => new Promise<void>((r) => server.close(() => r())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const SESSION_TOKEN = `IQoJb3JpZ2luX2VjE${'Zm9vYmFy'.repeat(40)}`;
+/** What AWS answers to a wrong secret: the canonical request it computed, the caller's session token in it. */
+const LEAKY_MESSAGE =
+  'The request signature we calculated does not match the signature you provided.\n\nThe Canonical String for this request should have been\n' +
+  `'POST\n/\n\nhost:metering.marketplace.us-east-1.amazonaws.com\nx-amz-security-token:${SESSION_TOKEN}\n'\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n...'`;
+
+describe('the sidecar under hostile conditions', () => {
+  it('keeps the session token out of /healthz, the logs and every status change when AWS quotes it back (wrong secret)', async () => {
+    const seen: Snapshot[] = [];
+    const r = await runAgainst(
+      {},
+      { client: (url) => meteringClient({ url } as never, { secretAccessKey: 'wrong', sessionToken: SESSION_TOKEN }), observer: (s) => seen.push(s) },
+    );
+    expect(r.snapshot).toMatchObject({ status: 'misconfigured', code: 'CREDENTIALS_REJECTED', awsError: 'InvalidSignatureException' });
+    // The emulator, like AWS, did put the token in its message: the scrubbing is what keeps it out.
+    expect(r.emu.calls().at(-1)?.outcome).toBe('InvalidSignatureException');
+    expect(r.snapshot.message).toContain('does not match the signature');
+    for (const text of [JSON.stringify(r.healthz.body), r.logs.text(), JSON.stringify(seen), r.metrics]) {
+      expect(text).not.toContain(SESSION_TOKEN.slice(0, 40));
+      expect(text).not.toContain('x-amz-security-token:');
+    }
+    await r.stop();
+  });
+
+  it.each(
+    [
+      'CustomerNotEntitledException', 'PlatformNotSupportedException', 'InvalidProductCodeException', 'InvalidPublicKeyVersionException',
+      'InvalidRegionException', 'DisabledApiException', 'AccessDeniedException', 'UnrecognizedClientException', 'InvalidSignatureException',
+      'ExpiredTokenException', 'ValidationException', 'SomethingNewException', 'ThrottlingException', 'InternalServiceErrorException',
+    ].map((type) => [type, type === 'InternalServiceErrorException' ? 500 : 400] as const),
+  )('scrubs a credential out of a %s message on every path it takes', async (type, status) => {
+    const server = await faultServer([], { kind: 'error', status, type, message: LEAKY_MESSAGE });
+    const seen: Snapshot[] = [];
+    const r = await runAgainst({}, { client: () => faultClient(server.url), deadline: '1s', observer: (s) => seen.push(s) });
+    expect(r.snapshot.status).not.toBe('entitled');
+    expect(r.snapshot.awsError).toBe(type);
+    for (const text of [JSON.stringify(r.healthz.body), r.logs.text(), JSON.stringify(seen)]) {
+      expect(text).not.toContain(SESSION_TOKEN.slice(0, 40));
+      expect(text).not.toContain('x-amz-security-token');
+    }
+    await r.stop();
+  });
+
+  it('does not let an error code AWS (or a proxy) sends become free text in /healthz', async () => {
+    const server = await faultServer([], { kind: 'error', status: 400, type: `Evil ${SESSION_TOKEN}`, message: 'x' });
+    const r = await runAgainst({}, { client: () => faultClient(server.url) });
+    expect(r.snapshot).toMatchObject({ code: 'UNEXPECTED_ERROR', awsError: 'UnknownError' });
+    expect(JSON.stringify(r.healthz.body)).not.toContain(SESSION_TOKEN.slice(0, 40));
+    await r.stop();
+  });
+
+  it.each([
+    ['1e20', '1e20'],
+    ['-1e13', '-1e13'],
+  ])('makes a PublicKeyRotationTimestamp of %s an outcome with a reason, not a crash', async (_name, value) => {
+    const emu = await emulator({ rotationTimestamp: 1_900_000_000, rateLimit: null });
+    const proxy = await rewritingProxy(emu.url, (body) => body.replace('1900000000', value));
+    const r = await runAgainst({}, { client: () => meteringClient({ url: proxy } as never), deadline: '1s' });
+    expect(r.snapshot).toMatchObject({ status: 'failed', code: 'DEADLINE_EXCEEDED', awsError: 'MalformedResponse' });
+    expect(r.snapshot.message).toContain('PublicKeyRotationTimestamp that is not a representable time');
+    expect(existsSync(r.file)).toBe(false);
+    await r.stop();
+  });
+
+  it.each([
+    ['a FIFO', (path: string) => execFileSync('mkfifo', [path]), 'is a FIFO, not a regular file'],
+    ['a directory', (path: string) => mkdirSync(path), 'is a directory, not a regular file'],
+    ['a link to /dev/zero', (path: string) => symlinkSync('/dev/zero', path), 'is a symbolic link; it is not followed'],
+    ['a huge file', (path: string) => writeFileSync(path, 'x'.repeat(1 << 20)), 'is larger than 16384 bytes'],
+    ['garbage', (path: string) => writeFileSync(path, 'not json'), 'is not JSON'],
+    ['a record with a code that is no denial', (path: string) => writeFileSync(path, JSON.stringify({ code: 'ENTITLED', productCode: PRODUCT, message: '', deniedAt: '' })), 'is not a well-formed denial record'],
+  ])('fails closed, at once and without calling AWS, when the denial path holds %s', async (_name, plant, why) => {
+    const dir = tempDir();
+    plant(denialPathFor(join(dir, 'entitlement.json')));
+    const r = await runAgainst({}, { dir });
+    expect(r.snapshot).toMatchObject({ status: 'failed', code: 'DENIAL_RECORD_UNREADABLE' });
+    expect(r.snapshot.message).toContain(why);
+    expect(r.emu.state().totalCalls).toBe(0);
+    // SIGTERM still stops it (a FIFO used to leave it REGISTERING forever).
+    expect(await r.stop()).toMatchObject({ code: 'DENIAL_RECORD_UNREADABLE' });
+  });
+
+  it("does not honour another product's denial record, nor show its text as this product's reason", async () => {
+    const dir = tempDir();
+    const path = denialPathFor(join(dir, 'entitlement.json'));
+    writeFileSync(path, JSON.stringify({ code: 'CUSTOMER_NOT_ENTITLED', status: 'not_entitled', productCode: 'prod-other', message: 'CALL THE HELPDESK AT 555-0100', deniedAt: '2026-01-01T00:00:00.000Z' }));
+    const r = await runAgainst({}, { dir });
+    expect(r.snapshot).toMatchObject({ status: 'entitled', code: 'ENTITLED' });
+    expect(r.emu.state().totalCalls).toBe(1);
+    expect(r.logs.lines.some((l) => l.level === 'warn' && l.recordedFor === 'prod-other')).toBe(true);
+    expect(r.logs.text()).not.toContain('555-0100');
+    expect(JSON.stringify(r.healthz.body)).not.toContain('555-0100');
+    await r.stop();
+  });
+});
+
+function faultClient(url: string): MarketplaceMeteringClient {
+  return new MarketplaceMeteringClient({ endpoint: url, region: REGION, maxAttempts: 1, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } });
+}
