@@ -10,7 +10,9 @@ export const TOKEN_FAILURE_REASONS = {
   malformed: 'the token is not a well-formed JWS/JWT',
   algorithm: 'the token is not signed with PS256',
   signature: "the signature does not verify with the product's public key",
-  claims_missing: 'the token lacks productCode, publicKeyVersion or nonce',
+  claims_missing: 'the token lacks a claim it must carry (productCode, publicKeyVersion, nonce)',
+  claims_invalid: 'a claim has the wrong type or a value no time or version can have',
+  claims_conflict: 'the token spells a claim twice (camelCase and PascalCase) with different values',
   product_code_mismatch: 'the productCode claim differs from the product code sent',
   public_key_version_mismatch: 'the publicKeyVersion claim differs from the key version sent',
   nonce_mismatch: 'the nonce claim differs from the nonce this process generated',
@@ -61,16 +63,35 @@ function claim(payload: JWTPayload, camel: string): unknown {
   const pascal = camel.charAt(0).toUpperCase() + camel.slice(1);
   const a = payload[camel];
   const b = payload[pascal];
-  if (a !== undefined && b !== undefined && a !== b) return undefined;
+  if (a !== undefined && b !== undefined && a !== b) {
+    throw new TokenVerificationError('claims_conflict', `${camel} ${describe(a)} but ${pascal} ${describe(b)}`);
+  }
+  if (a === undefined && b === undefined) throw new TokenVerificationError('claims_missing', `no ${camel} claim`);
   return a ?? b;
 }
 
-function versionClaim(value: unknown): number | undefined {
+/** A claim's value for a message: its type and a short, printable rendering (never the whole value). */
+function describe(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return `${typeof value} ${text.length > 40 ? `${text.slice(0, 37)}...` : text}`;
+}
+
+function stringClaim(payload: JWTPayload, camel: string): string {
+  const value = claim(payload, camel);
+  if (typeof value !== 'string') throw new TokenVerificationError('claims_invalid', `${camel} is a ${describe(value)}, not a string`);
+  return value;
+}
+
+function versionClaim(payload: JWTPayload): number {
+  const value = claim(payload, 'publicKeyVersion');
   if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
   // A numeric string would still name exactly one version; accept it rather than refuse a paying customer.
   if (typeof value === 'string' && /^\d{1,10}$/.test(value)) return Number(value);
-  return undefined;
+  throw new TokenVerificationError('claims_invalid', `publicKeyVersion is a ${describe(value)}, not an integer`);
 }
+
+/** Date's range: ±8.64e15 ms. An iat beyond it is no time at all. */
+const MAX_EPOCH_SECONDS = 8.64e12;
 
 /**
  * True when every segment is canonical base64url. Decoders ignore the unused low bits of a segment's
@@ -103,24 +124,28 @@ export async function verifyRegistrationToken(
     ({ payload } = await jwtVerify(token, publicKey, { algorithms: ['PS256'], currentDate: now }));
   } catch (err) {
     if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw new TokenVerificationError('signature', undefined, { cause: err });
-    if (err instanceof joseErrors.JWTExpired || err instanceof joseErrors.JWTClaimValidationFailed) {
-      throw new TokenVerificationError('expired', (err as Error).message, { cause: err });
+    if (err instanceof joseErrors.JWTExpired) throw new TokenVerificationError('expired', err.message, { cause: err });
+    if (err instanceof joseErrors.JWTClaimValidationFailed) {
+      // 'check_failed' is a time check (nbf not yet); 'invalid' is a claim of the wrong type, e.g. a string iat.
+      const why = err.reason === 'check_failed' ? 'expired' : 'claims_invalid';
+      throw new TokenVerificationError(why, err.message, { cause: err });
     }
     if (err instanceof joseErrors.JOSEAlgNotAllowed) throw new TokenVerificationError('algorithm', undefined, { cause: err });
     throw new TokenVerificationError('malformed', (err as Error).message, { cause: err });
   }
 
-  const productCode = claim(payload, 'productCode');
-  const publicKeyVersion = versionClaim(claim(payload, 'publicKeyVersion'));
-  const nonce = claim(payload, 'nonce');
-  if (typeof productCode !== 'string' || publicKeyVersion === undefined || typeof nonce !== 'string') {
-    throw new TokenVerificationError('claims_missing');
-  }
+  const productCode = stringClaim(payload, 'productCode');
+  const publicKeyVersion = versionClaim(payload);
+  const nonce = stringClaim(payload, 'nonce');
   if (productCode !== expected.productCode) throw new TokenVerificationError('product_code_mismatch');
   if (publicKeyVersion !== expected.publicKeyVersion) throw new TokenVerificationError('public_key_version_mismatch');
   if (expected.nonce !== undefined && nonce !== expected.nonce) throw new TokenVerificationError('nonce_mismatch');
 
   const iat = payload.iat;
+  // jose has checked that iat, when present, is a number; it may still be one no Date can hold.
+  if (iat !== undefined && !(Number.isFinite(iat) && Math.abs(iat) <= MAX_EPOCH_SECONDS)) {
+    throw new TokenVerificationError('claims_invalid', `iat ${iat} is not a representable time`);
+  }
   const skew = options.maxClockSkewSeconds ?? DEFAULT_MAX_CLOCK_SKEW_SECONDS;
   if (iat !== undefined && iat > now.getTime() / 1000 + skew) {
     throw new TokenVerificationError('issued_in_future', `iat ${new Date(iat * 1000).toISOString()}`);

@@ -1,4 +1,5 @@
 import { createHmac, createSign, constants, sign } from 'node:crypto';
+import type { JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { TokenVerificationError, verifyRegistrationToken } from '../src/verify.js';
 import { mintToken, rsaKeyPair } from './helpers/keys.js';
@@ -8,6 +9,12 @@ const other = rsaKeyPair();
 const expected = { productCode: 'prod-abc123', publicKeyVersion: 1, nonce: 'n-1' };
 const claims = { productCode: 'prod-abc123', publicKeyVersion: 1, nonce: 'n-1' };
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+async function failure(token: string): Promise<TokenVerificationError> {
+  const err = await verifyRegistrationToken(token, product.publicKey, expected).then(() => undefined, (e: unknown) => e);
+  if (!(err instanceof TokenVerificationError)) throw new Error(`expected a TokenVerificationError, got ${String(err)}`);
+  return err;
+}
 
 async function reason(token: string, exp = expected, now?: Date): Promise<string> {
   try {
@@ -31,9 +38,10 @@ describe('verifyRegistrationToken', () => {
     expect(await reason(token)).toBe('accepted');
   });
 
-  it('refuses a token whose two spellings of a claim disagree', async () => {
+  it('refuses a token whose two spellings of a claim disagree, and says so rather than "lacks productCode"', async () => {
     const token = await mintToken(product.privateKey, { ...claims, ProductCode: 'someone-else' });
-    expect(await reason(token)).toBe('TOKEN_INVALID:claims_missing');
+    expect(await reason(token)).toBe('TOKEN_INVALID:claims_conflict');
+    expect((await failure(token)).message).toMatch(/productCode string "prod-abc123" but ProductCode string "someone-else"/);
   });
 
   it('refuses a signature made with another key', async () => {
@@ -88,9 +96,26 @@ describe('verifyRegistrationToken', () => {
     ['nonce', { productCode: 'prod-abc123', publicKeyVersion: 1 }],
     ['productCode', { publicKeyVersion: 1, nonce: 'n-1' }],
     ['publicKeyVersion', { productCode: 'prod-abc123', nonce: 'n-1' }],
-    ['a numeric publicKeyVersion', { ...claims, publicKeyVersion: 'one' }],
   ])('refuses a token without %s', async (_name, payload) => {
     expect(await reason(await mintToken(product.privateKey, payload))).toBe('TOKEN_INVALID:claims_missing');
+  });
+
+  it.each([
+    ['a publicKeyVersion that is not a number', { ...claims, publicKeyVersion: 'one' }, /publicKeyVersion is a string "one", not an integer/],
+    ['a productCode that is not a string', { ...claims, productCode: 42 }, /productCode is a number 42, not a string/],
+    ['a string iat (not "expired")', { ...claims, iat: '1764547200' }, /iat/],
+    ['an iat of 1e20, past any representable time', { ...claims, iat: 1e20 }, /iat 100000000000000000000 is not a representable time/],
+    ['an iat of -1e13', { ...claims, iat: -1e13 }, /is not a representable time/],
+  ])('refuses %s as claims_invalid, naming the claim', async (_name, payload, message) => {
+    const token = await mintToken(product.privateKey, payload as JWTPayload);
+    expect(await reason(token)).toBe('TOKEN_INVALID:claims_invalid');
+    expect((await failure(token)).message).toMatch(message);
+  });
+
+  it('calls an nbf in the future "expired" (not yet valid), as before', async () => {
+    const now = new Date('2026-11-23T12:00:00Z');
+    const nbf = Math.floor(now.getTime() / 1000) + 3600;
+    expect(await reason(await mintToken(product.privateKey, { ...claims, nbf }), expected, now)).toBe('TOKEN_INVALID:expired');
   });
 
   it('refuses an iat far in the future and allows a little clock skew', async () => {
