@@ -1,7 +1,8 @@
-import { closeSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseArgs, parseDuration, parseListen, type ListenAddress } from './args.js';
+import { loopbackLiteral, parseArgs, parseDuration, parseListen, type ListenAddress } from './args.js';
 import { parseProductPublicKey, PublicKeyError, type ProductPublicKey } from './public-key.js';
+import { FileRefusedError, fileErrorCode, readRegularFileSync } from './regular-file.js';
 
 /** AWS's model for ProductCode: up to 255 of these characters (we also require at least one). */
 export const PRODUCT_CODE_PATTERN = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;
@@ -100,6 +101,32 @@ function checkWritableDirectory(dir: string): string | undefined {
   }
 }
 
+/** A PEM public key is under 1 KiB (3072 bits: about 625 bytes); anything far larger is not one. */
+export const MAX_PUBLIC_KEY_BYTES = 16 * 1024;
+
+/**
+ * The key PEM from the file (bounded, a regular file; a link is followed, as ConfigMap and Secret
+ * mounts are links) or the variable (bounded too). Exactly one of the two is given.
+ */
+export function readPublicKeyText(keyFile: string | undefined, keyText: string | undefined): { pem: string } | { problem: string } {
+  if (keyFile === undefined) {
+    const text = keyText ?? '';
+    if (Buffer.byteLength(text) > MAX_PUBLIC_KEY_BYTES) {
+      return { problem: `MARKETPLACE_PUBLIC_KEY is ${Buffer.byteLength(text)} bytes; a PEM public key is at most ${MAX_PUBLIC_KEY_BYTES}` };
+    }
+    return { pem: text };
+  }
+  try {
+    return { pem: readRegularFileSync(keyFile, MAX_PUBLIC_KEY_BYTES, { followSymlinks: true }).toString('utf8') };
+  } catch (err) {
+    if (err instanceof FileRefusedError) {
+      const why = err.reason === 'too-large' ? `is larger than ${MAX_PUBLIC_KEY_BYTES} bytes, far more than a PEM public key` : err.message.slice(keyFile.length + 1);
+      return { problem: `MARKETPLACE_PUBLIC_KEY_FILE ${keyFile} ${why}; give the path of the product's public key PEM` };
+    }
+    return { problem: `MARKETPLACE_PUBLIC_KEY_FILE ${keyFile} cannot be read (${fileErrorCode(err)})` };
+  }
+}
+
 /** Validates every setting of `run` and reports all problems together. Returns a frozen config. */
 export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEnv): SidecarConfig {
   const { raw, problems } = rawSettings(argv, env);
@@ -128,14 +155,9 @@ export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEn
     problems.push('MARKETPLACE_PUBLIC_KEY_FILE or MARKETPLACE_PUBLIC_KEY is required: the RSA public key PEM AWS Marketplace issued for the product');
   } else {
     const name = keyFile !== undefined ? 'MARKETPLACE_PUBLIC_KEY_FILE' : 'MARKETPLACE_PUBLIC_KEY';
-    let pem: string | undefined = keyText;
-    if (keyFile !== undefined) {
-      try {
-        pem = readFileSync(keyFile, 'utf8');
-      } catch (err) {
-        problems.push(`MARKETPLACE_PUBLIC_KEY_FILE ${keyFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-      }
-    }
+    const read = readPublicKeyText(keyFile, keyText);
+    if ('problem' in read) problems.push(read.problem);
+    const pem = 'pem' in read ? read.pem : undefined;
     if (pem !== undefined) {
       try {
         publicKey = parseProductPublicKey(pem);
@@ -206,13 +228,20 @@ export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEn
     }
     if (usageListen !== undefined && listen !== undefined && usageListen.port !== 0 && usageListen.port === listen.port) {
       problems.push('ENTITLEMENT_USAGE_LISTEN must use another port than ENTITLEMENT_LISTEN: the usage intake is for the pod only, never the probe listener');
-    } else if (usageListen !== undefined && (usageListen.host === '0.0.0.0' || usageListen.host === '::')) {
+    }
+    // The intake has no authentication: being reachable from the pod only is its security boundary.
+    const loopback = usageListen === undefined ? undefined : loopbackLiteral(usageListen.host);
+    if (usageListen !== undefined && loopback === undefined) {
       problems.push(
-        `ENTITLEMENT_USAGE_LISTEN must be a loopback address such as 127.0.0.1:9798, got "${usageListenText}": only the pod's own containers may report usage`,
+        `ENTITLEMENT_USAGE_LISTEN must be a loopback IP address (127.0.0.0/8 or [::1]) and a port, such as 127.0.0.1:9798, got "${usageListenText}": only the pod's own containers may report usage (host names are not accepted)`,
       );
     }
-    if (usageListen !== undefined) {
-      usage = Object.freeze({ dimensions: Object.freeze(dimensions), listen: usageListen, journalFile: join(dirname(entitlementFile), 'usage-journal.ndjson') });
+    if (usageListen !== undefined && loopback !== undefined) {
+      usage = Object.freeze({
+        dimensions: Object.freeze(dimensions),
+        listen: Object.freeze({ host: loopback, port: usageListen.port }),
+        journalFile: join(dirname(entitlementFile), 'usage-journal.ndjson'),
+      });
     }
   }
 

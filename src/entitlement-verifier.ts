@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { parseProductPublicKey } from './public-key.js';
+import { fileErrorCode, FileRefusedError, readRegularFile } from './regular-file.js';
 import { TokenVerificationError, verifyRegistrationToken, type VerifiedClaims } from './verify.js';
 
 /**
@@ -16,6 +16,9 @@ export class EntitlementFileError extends Error {
     this.reason = reason;
   }
 }
+
+/** An entitlement file is about 1.5 KiB; 64 KiB leaves room for any token AWS may issue. */
+export const MAX_ENTITLEMENT_FILE_BYTES = 64 * 1024;
 
 export interface VerifyEntitlementFileOptions {
   /** The product's public key: PEM text or a KeyObject. */
@@ -36,9 +39,11 @@ export interface VerifiedEntitlement extends VerifiedClaims {
 export async function verifyEntitlementFile(path: string, options: VerifyEntitlementFileOptions): Promise<VerifiedEntitlement> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // The file is the sidecar's, renamed into place: never a link, a FIFO or megabytes.
+    text = (await readRegularFile(path, MAX_ENTITLEMENT_FILE_BYTES)).toString('utf8');
   } catch (err) {
-    throw new EntitlementFileError('unreadable', `${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+    const why = err instanceof FileRefusedError ? err.message : `${path} cannot be read (${fileErrorCode(err)})`;
+    throw new EntitlementFileError('unreadable', why, { cause: err });
   }
   let record: Record<string, unknown>;
   try {

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from './args.js';
-import { PRODUCT_CODE_PATTERN } from './config.js';
+import { PRODUCT_CODE_PATTERN, readPublicKeyText } from './config.js';
 import { EntitlementFileError, verifyEntitlementFile } from './entitlement-verifier.js';
 import { parseProductPublicKey, PublicKeyError } from './public-key.js';
 
@@ -28,15 +27,15 @@ export async function runVerifyCommand(
   };
   const file = get('entitlement-file') ?? '/var/run/marketplace/entitlement.json';
   const keyFile = get('public-key-file');
-  let pem = get('public-key');
-  if (keyFile !== undefined && pem !== undefined) problems.push('MARKETPLACE_PUBLIC_KEY_FILE and MARKETPLACE_PUBLIC_KEY are both set; set exactly one');
-  else if (keyFile !== undefined) {
-    try {
-      pem = readFileSync(keyFile, 'utf8');
-    } catch (e) {
-      problems.push(`MARKETPLACE_PUBLIC_KEY_FILE ${keyFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-  } else if (pem === undefined) problems.push('MARKETPLACE_PUBLIC_KEY_FILE or MARKETPLACE_PUBLIC_KEY is required');
+  const keyText = get('public-key');
+  let pem: string | undefined;
+  if (keyFile !== undefined && keyText !== undefined) problems.push('MARKETPLACE_PUBLIC_KEY_FILE and MARKETPLACE_PUBLIC_KEY are both set; set exactly one');
+  else if (keyFile === undefined && keyText === undefined) problems.push('MARKETPLACE_PUBLIC_KEY_FILE or MARKETPLACE_PUBLIC_KEY is required');
+  else {
+    const read = readPublicKeyText(keyFile, keyText);
+    if ('problem' in read) problems.push(read.problem);
+    else pem = read.pem;
+  }
   let key;
   if (pem !== undefined) {
     try {

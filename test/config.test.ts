@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadSidecarConfig } from '../src/config.js';
@@ -132,5 +133,57 @@ describe('loadSidecarConfig', () => {
     const problems = problemsOf(['--product', 'x', 'extra'], env(dir));
     expect(problems.some((p) => p.startsWith('--product is not a known flag'))).toBe(true);
     expect(problems.some((p) => p.startsWith('unexpected argument(s): x extra'))).toBe(true);
+  });
+
+  it.each([
+    ['0.0.0.0:9798', 'the IPv4 wildcard'],
+    ['[::]:9798', 'the IPv6 wildcard'],
+    ['0:0', 'host "0", which the resolver turns into 0.0.0.0'],
+    ['0.0.0.00:0', 'a zero-padded wildcard'],
+    ['[::0]:0', 'the IPv6 wildcard spelled ::0'],
+    ['[0:0:0:0:0:0:0:0]:0', 'the IPv6 wildcard spelled out'],
+    ['10.1.2.3:9798', "a host's own non-loopback address"],
+    ['127.1:9798', 'a short form of 127.0.0.1 the resolver would accept'],
+    ['localhost:9798', 'a host name (resolved only at bind time)'],
+    ['[::ffff:0.0.0.0]:9798', 'an IPv4-mapped wildcard'],
+  ])('refuses ENTITLEMENT_USAGE_LISTEN=%s (%s): the usage intake must be on loopback', (listen) => {
+    const dir = tempDir();
+    const problems = problemsOf([], env(dir, { MARKETPLACE_USAGE_DIMENSIONS: 'gb', ENTITLEMENT_USAGE_LISTEN: listen }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^ENTITLEMENT_USAGE_LISTEN must be a loopback IP address/);
+  });
+
+  it.each([
+    ['127.0.0.1:9798', '127.0.0.1'],
+    ['127.12.0.9:0', '127.12.0.9'],
+    ['[::1]:9798', '::1'],
+    ['[0:0:0:0:0:0:0:1]:9798', '::1'],
+    ['[0000::1]:9798', '::1'],
+  ])('accepts ENTITLEMENT_USAGE_LISTEN=%s and binds the canonical %s', (listen, host) => {
+    const dir = tempDir();
+    const c = loadSidecarConfig([], env(dir, { MARKETPLACE_USAGE_DIMENSIONS: 'gb', ENTITLEMENT_USAGE_LISTEN: listen }));
+    expect(c.usage?.listen.host).toBe(host);
+  });
+
+  it('refuses a key file that is a device, a FIFO, a directory or huge, at once and with the reason', () => {
+    const dir = tempDir();
+    execFileSync('mkfifo', [join(dir, 'fifo.pem')]);
+    mkdirSync(join(dir, 'dir.pem'));
+    writeFileSync(join(dir, 'huge.pem'), `-----BEGIN PUBLIC KEY-----\n${'A'.repeat(53 * 1024 * 1024)}\n`);
+    symlinkSync('/dev/zero', join(dir, 'zero.pem'));
+    const problem = (file: string) => problemsOf([], env(dir, { MARKETPLACE_PUBLIC_KEY: undefined, MARKETPLACE_PUBLIC_KEY_FILE: file }));
+    expect(problem('/dev/zero')).toEqual(["MARKETPLACE_PUBLIC_KEY_FILE /dev/zero is a character device, not a regular file; give the path of the product's public key PEM"]);
+    // A ConfigMap mount is a link: followed, and still refused for what it points at.
+    expect(problem(join(dir, 'zero.pem'))[0]).toContain('is a character device, not a regular file');
+    expect(problem(join(dir, 'fifo.pem'))[0]).toContain('is a FIFO, not a regular file');
+    expect(problem(join(dir, 'dir.pem'))[0]).toContain('is a directory, not a regular file');
+    expect(problem(join(dir, 'huge.pem'))[0]).toContain('is larger than 16384 bytes, far more than a PEM public key');
+  });
+
+  it('refuses a MARKETPLACE_PUBLIC_KEY far larger than any PEM public key', () => {
+    const dir = tempDir();
+    const problems = problemsOf([], env(dir, { MARKETPLACE_PUBLIC_KEY: `${key.publicPem}${' '.repeat(20_000)}` }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^MARKETPLACE_PUBLIC_KEY is \d+ bytes; a PEM public key is at most 16384/);
   });
 });
