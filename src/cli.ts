@@ -34,10 +34,11 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   }
   switch (command) {
     case 'run': {
-      const [{ ConfigError, loadSidecarConfig }, { createLogger }, { runSidecar, stopBudgetMs }] = await Promise.all([
+      const [{ ConfigError, loadSidecarConfig }, { createLogger }, { runSidecar, stopBudgetMs }, { ListenError }] = await Promise.all([
         import('./config.js'),
         import('./logger.js'),
         import('./sidecar.js'),
+        import('./http-server.js'),
       ]);
       let config;
       try {
@@ -60,7 +61,13 @@ async function runCommand(argv: readonly string[]): Promise<number> {
       };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
-      await runSidecar({ config, env, logger, signal: controller.signal, version: sidecarVersion() });
+      try {
+        await runSidecar({ config, env, logger, signal: controller.signal, version: sidecarVersion() });
+      } catch (e) {
+        if (!(e instanceof ListenError)) throw e;
+        logger.fatal({ setting: e.setting, code: e.code }, `invalid configuration; not starting: ${e.message}`);
+        return 2;
+      }
       return 0;
     }
     case 'check': {

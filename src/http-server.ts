@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { ListenAddress } from './args.js';
+import { isLoopbackAddress, type ListenAddress } from './args.js';
 import type { EntitlementState } from './state.js';
 
 /**
@@ -84,15 +84,66 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   });
 }
 
-export async function listen(server: Server, address: ListenAddress): Promise<AddressInfo> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(address.port, address.host, () => {
-      server.off('error', reject);
-      resolve();
+/**
+ * A listener that could not be opened as configured: a configuration error (exit code 2), named after
+ * the setting, never a stack trace.
+ */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  readonly setting: string;
+  readonly code: string;
+
+  constructor(setting: string, address: string, code: string, why: string) {
+    super(`${setting} ${address}: ${why}`);
+    this.setting = setting;
+    this.code = code;
+  }
+}
+
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is already in use by another process; choose a free port',
+  EACCES: 'binding a port below 1024 needs the capability NET_BIND_SERVICE, which the sidecar does not have; use a port from 1024 up',
+  EADDRNOTAVAIL: 'this host has no such address; use one of its addresses or 0.0.0.0',
+  EAFNOSUPPORT: 'this host does not support that address family (IPv6 off?)',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved',
+  EINVAL: 'the address is not valid for listening',
+};
+
+function hostPort(address: ListenAddress): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/**
+ * Binds `server`. With `setting`, a failure the configuration can cause (port in use, privileged port,
+ * missing address) is a ListenError naming that setting; with `loopbackOnly`, an address that turns out
+ * not to be on loopback once bound is closed again and refused, whatever spelling led to it.
+ */
+export async function listen(
+  server: Server,
+  address: ListenAddress,
+  options: { readonly setting?: string; readonly loopbackOnly?: boolean } = {},
+): Promise<AddressInfo> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(address.port, address.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
-  return server.address() as AddressInfo;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const why = LISTEN_ERRORS[code];
+    if (options.setting === undefined || why === undefined) throw err;
+    throw new ListenError(options.setting, hostPort(address), code, why);
+  }
+  const bound = server.address() as AddressInfo;
+  if (options.loopbackOnly === true && !isLoopbackAddress(bound.address)) {
+    await closeServer(server);
+    throw new ListenError(options.setting ?? 'the listen address', hostPort(address), 'ENOTLOOPBACK', `bound ${bound.address}, which is not a loopback address`);
+  }
+  return bound;
 }
 
 export async function closeServer(server: Server): Promise<void> {
