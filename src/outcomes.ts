@@ -169,6 +169,12 @@ export const OUTCOMES = {
     sticky: false,
     action: 'The usage journal or intake could not start: mount a writable volume at the directory of ENTITLEMENT_FILE and keep ENTITLEMENT_USAGE_LISTEN free.',
   },
+  DENIAL_RECORD_UNREADABLE: {
+    status: 'failed',
+    retryable: false,
+    sticky: false,
+    action: 'Something that is not a denial record of this sidecar (a link, a FIFO, a directory, a damaged file) is at <ENTITLEMENT_FILE>.denied; the sidecar fails closed and does not call RegisterUsage. Start a new pod/task with a fresh volume.',
+  },
   ENTITLEMENT_WRITE_FAILED: {
     status: 'failed',
     retryable: false,

@@ -8,6 +8,7 @@ import type { SidecarConfig } from './config.js';
 import { describeCredentialSource } from './credentials.js';
 import { denialPathFor, readDenial, writeDenial, writeEntitlement, type EntitlementRecord } from './entitlement-file.js';
 import { removeIfExists, removeStaleTemporaries } from './atomic-file.js';
+import { verifyEntitlementFile } from './entitlement-verifier.js';
 import { closeServer, createHttpServer, listen } from './http-server.js';
 import { createMetrics, type SidecarMetrics } from './metrics.js';
 import { OUTCOMES } from './outcomes.js';
@@ -16,6 +17,7 @@ import { classifyError, DEFAULT_RETRY_POLICY, registerWithRetry, type RetryPolic
 import { startKubernetesStatus, type KubernetesStatus } from './k8s/index.js';
 import { EntitlementState, type Observer, type Snapshot } from './state.js';
 import { startMetering, type UsageRuntime } from './usage/index.js';
+import { scrubSecrets } from './scrub.js';
 import { TokenVerificationError, verifyRegistrationToken } from './verify.js';
 
 export interface SidecarDeps {
@@ -91,7 +93,7 @@ export async function runSidecar(deps: SidecarDeps): Promise<Snapshot> {
   for (const observer of deps.observers ?? []) state.subscribe(observer);
 
   const server = createHttpServer({ state, registry: metrics.registry, logger: logger.child({ module: 'http' }) });
-  const address = await listen(server, config.listen);
+  const address = await listen(server, config.listen, { setting: 'ENTITLEMENT_LISTEN' });
   marks.listening = performance.now();
   logger.info(
     {
@@ -172,14 +174,29 @@ async function decide(deps: SidecarDeps, ctx: DecideContext): Promise<Snapshot |
     const stale = await removeStaleTemporaries(path).catch(() => 0);
     if (stale > 0) logger.info({ path, removed: stale }, 'removed temporary files left by an interrupted write');
   }
-  const denial = await readDenial(config.entitlementFile);
-  if (denial !== undefined) {
-    return fail({
-      code: denial.code,
-      awsError: denial.awsError,
-      sticky: true,
-      message: `denied earlier in this pod/task (${denial.deniedAt || 'time unknown'}): ${denial.message}. RegisterUsage is not called again: AWS reports entitlement errors only on the first call`,
-    });
+  const denial = await readDenial(config.entitlementFile, config.productCode);
+  switch (denial.kind) {
+    case 'denied':
+      return fail({
+        code: denial.record.code,
+        awsError: denial.record.awsError,
+        sticky: true,
+        message: `denied earlier in this pod/task (${denial.record.deniedAt || 'time unknown'}): ${scrubSecrets(denial.record.message)}. RegisterUsage is not called again: AWS reports entitlement errors only on the first call`,
+      });
+    case 'unreadable':
+      return fail({
+        code: 'DENIAL_RECORD_UNREADABLE',
+        message: `${denial.path} ${denial.why}; failing closed without calling RegisterUsage, since a denial recorded there must not be lost by a restart`,
+      });
+    case 'foreign':
+      // Never this product's answer, and its text is not shown: another product's sidecar shares the volume.
+      logger.warn(
+        { path: denial.path, recordedFor: denial.productCode, productCode: config.productCode },
+        `a denial record for another product (${denial.productCode}) is next to the entitlement file; it is not this product's and is ignored`,
+      );
+      break;
+    case 'none':
+      break;
   }
 
   let region: string;
@@ -223,7 +240,8 @@ async function decide(deps: SidecarDeps, ctx: DecideContext): Promise<Snapshot |
         metrics.registerAttempts.inc({ outcome: a.code });
         metrics.registerDuration.observe(a.durationMs / 1000);
         if (a.nextDelayMs !== undefined) {
-          state.set({ code: a.code, message: `attempt ${a.attempt}: ${a.awsError ?? a.code}; retrying in ${a.nextDelayMs} ms`, awsError: a.awsError });
+          const why = a.detail === undefined ? '' : ` (${a.detail})`;
+          state.set({ code: a.code, message: `attempt ${a.attempt}: ${a.awsError ?? a.code}${why}; retrying in ${a.nextDelayMs} ms`, awsError: a.awsError });
           logger.warn({ attempt: a.attempt, code: a.code, awsError: a.awsError, retryInMs: a.nextDelayMs }, 'RegisterUsage failed transiently; retrying');
         }
       },
@@ -284,11 +302,19 @@ async function decide(deps: SidecarDeps, ctx: DecideContext): Promise<Snapshot |
     verifiedAt: verifiedAt.toISOString(),
     publicKeyRotationTimestamp: rotation?.toISOString() ?? null,
   };
+  let kept: string | undefined;
   try {
     await writeEntitlement(config.entitlementFile, record);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    return fail({ code: 'ENTITLEMENT_WRITE_FAILED', message: `writing ${config.entitlementFile} failed (${code})` });
+    // A full volume must not take away what an earlier run in this pod wrote and the app already reads:
+    // the entitlement is verified now, and that file still verifies for this product and key.
+    kept = await earlierEntitlement(config);
+    if (kept === undefined) return fail({ code: 'ENTITLEMENT_WRITE_FAILED', message: `writing ${config.entitlementFile} failed (${code})` });
+    logger.warn(
+      { entitlementFile: config.entitlementFile, errno: code, keptFileVerifiedAt: kept },
+      `the entitlement file could not be rewritten (${code}); the one an earlier run in this pod wrote stays: it verifies for this product and key`,
+    );
   }
 
   marks.written = performance.now();
@@ -302,7 +328,9 @@ async function decide(deps: SidecarDeps, ctx: DecideContext): Promise<Snapshot |
   }
   const snapshot = state.set({
     code: 'ENTITLED',
-    message: `entitled to ${claims.productCode}; token verified with key version ${claims.publicKeyVersion}`,
+    message:
+      `entitled to ${claims.productCode}; token verified with key version ${claims.publicKeyVersion}` +
+      (kept === undefined ? '' : `; the file could not be rewritten, the one verified at ${kept} by an earlier run in this pod stays`),
     at: verifiedAt,
     entitlement: {
       productCode: claims.productCode,
@@ -325,6 +353,20 @@ async function decide(deps: SidecarDeps, ctx: DecideContext): Promise<Snapshot |
     'entitled',
   );
   return snapshot;
+}
+
+/** The verifiedAt of an entitlement file an earlier run in this pod wrote, if it verifies for this configuration. */
+async function earlierEntitlement(config: SidecarConfig): Promise<string | undefined> {
+  try {
+    const v = await verifyEntitlementFile(config.entitlementFile, {
+      publicKey: config.publicKey.key,
+      productCode: config.productCode,
+      publicKeyVersion: config.publicKeyVersion,
+    });
+    return v.verifiedAt || 'an unknown time';
+  } catch {
+    return undefined;
+  }
 }
 
 /** Milliseconds spent in each start-up phase, from process start to the entitlement file. */

@@ -1,8 +1,11 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { emulator, sidecarAwsEnv } from './helpers/emulator.js';
 import { runCli, startCli, type CliProcess } from './helpers/process.js';
+import { privateTmpfs } from './helpers/tmpfs.js';
 import { tempDir } from './helpers/tmp.js';
 
 const PRODUCT = 'prod-abc123';
@@ -135,6 +138,60 @@ describe('entitlement-sidecar run, as a real process', () => {
     const out = p.stdout() + p.stderr();
     expect(out).not.toContain(token.split('.')[2]);
     expect(out).not.toContain(String(sidecarAwsEnv(emu, dir).AWS_SECRET_ACCESS_KEY));
+  });
+});
+
+describe('entitlement-sidecar run, when the listen address cannot be opened', () => {
+  it.each([
+    ['a port in use', async () => {
+      const busy = createServer();
+      await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+      afterEach(() => new Promise<void>((r) => busy.close(() => r())));
+      return { listen: `127.0.0.1:${(busy.address() as AddressInfo).port}`, wrapper: [] as string[] };
+    }, 'the port is already in use'],
+    // Root may bind below 1024; the sidecar runs as uid 65532 in its image.
+    ['a privileged port without the capability', async () => ({ listen: '127.0.0.1:81', wrapper: ['setpriv', '--reuid=65532', '--regid=65532', '--clear-groups'] }), 'binding a port below 1024 needs the capability NET_BIND_SERVICE'],
+    ['an address this host lacks', async () => ({ listen: '192.0.2.1:9797', wrapper: [] as string[] }), 'this host has no such address'],
+  ])('exits 2 with one line naming ENTITLEMENT_LISTEN for %s, not a stack trace', async (_name, setup, why) => {
+    const emu = await emulator();
+    const dir = tempDir();
+    chmodSync(dir, 0o777);
+    const { listen, wrapper } = await setup();
+    const r = await runCli(['run'], await sidecarEnv(emu, dir, { ENTITLEMENT_LISTEN: listen }), wrapper);
+    expect(r.code).toBe(2);
+    const fatal = r.lines.filter((l) => l.level === 'fatal');
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatchObject({ setting: 'ENTITLEMENT_LISTEN' });
+    expect(String(fatal[0]?.msg)).toContain(`ENTITLEMENT_LISTEN ${listen}: ${why}`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(emu.state().totalCalls).toBe(0);
+  });
+});
+
+describe('entitlement-sidecar run, on a full volume', () => {
+  it('keeps the entitlement file an earlier run in the pod wrote when the volume is full at a restart', async () => {
+    const emu = await emulator();
+    const volume = await privateTmpfs(64);
+    const env = await sidecarEnv(emu, volume.dir);
+    const first = startCli(['run'], env, volume.wrapper);
+    expect(await decided(first)).toMatchObject({ code: 'ENTITLED' });
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+    const before = volume.sh(`cat "${volume.dir}/entitlement.json"`);
+    // Fill the volume to the last byte.
+    volume.sh(`cat /dev/zero > "${volume.dir}/filler" 2>/dev/null || true`);
+    expect(volume.sh(`df -k --output=avail "${volume.dir}" | tail -1`).trim()).toBe('0');
+
+    const second = startCli(['run'], env, volume.wrapper);
+    const port = await started(second);
+    expect(await decided(second)).toMatchObject({ status: 'entitled', code: 'ENTITLED' });
+    expect(second.lines().some((l) => l.level === 'warn' && l.errno === 'ENOSPC')).toBe(true);
+    expect(volume.sh(`cat "${volume.dir}/entitlement.json"`)).toBe(before);
+    const check = await runCli(['check', '--listen', `127.0.0.1:${port}`], {});
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout).message).toContain('the file could not be rewritten');
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
   });
 });
 

@@ -38,6 +38,8 @@ export const REASONS = {
   USAGE_UNAVAILABLE: 'UsageUnavailable',
   // Registration worked; the shared volume did not. A reason of its own so nobody hunts an AWS problem.
   ENTITLEMENT_WRITE_FAILED: 'EntitlementWriteFailed',
+  // Not AWS's answer either: what is on the volume cannot be trusted.
+  DENIAL_RECORD_UNREADABLE: 'DenialRecordUnreadable',
   // A token that does not verify is not "the customer is not subscribed": the fix is the key configuration.
   TOKEN_INVALID: 'TokenRejected',
   TOKEN_MISMATCH: 'TokenRejected',

@@ -170,6 +170,7 @@ describe('Kubernetes status through the real @kubernetes/client-node', () => {
     ['METERING_DRY_RUN_FAILED', 'Misconfigured', 'Warning', 'False', ['aws-marketplace:MeterUsage']],
     ['USAGE_UNAVAILABLE', 'UsageUnavailable', 'Warning', 'False', ['ENTITLEMENT_USAGE_LISTEN']],
     ['ENTITLEMENT_WRITE_FAILED', 'EntitlementWriteFailed', 'Warning', 'False', ['ENTITLEMENT_FILE']],
+    ['DENIAL_RECORD_UNREADABLE', 'DenialRecordUnreadable', 'Warning', 'False', ['ENTITLEMENT_FILE', 'fresh volume']],
     ['TOKEN_INVALID', 'TokenRejected', 'Warning', 'False', ['MARKETPLACE_PUBLIC_KEY(_FILE)']],
     ['TOKEN_MISMATCH', 'TokenRejected', 'Warning', 'False', ['replayed or forged']],
     ['THROTTLED', 'Throttled', 'Warning', 'False', ['backs off and retries']],
