@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loopbackLiteral, parseArgs, parseDuration, parseListen, type ListenAddress } from './args.js';
@@ -91,7 +92,8 @@ function checkWritableDirectory(dir: string): string | undefined {
     return `its directory ${dir} does not exist; mount the shared entitlement volume there`;
   }
   // access(W_OK) says yes to root on some read-only mounts; creating a file is the real test.
-  const probe = join(dir, `.entitlement-sidecar-probe-${process.pid}`);
+  // A random name: a probe left by a kill -9 (the pid is 1 again in the next container) must not be in the way.
+  const probe = join(dir, `.entitlement-sidecar-probe-${randomBytes(6).toString('hex')}`);
   try {
     closeSync(openSync(probe, 'wx', 0o600));
     unlinkSync(probe);

@@ -55,23 +55,23 @@ describe('entitlement-sidecar run, as a real process', () => {
     const check = await runCli(['check', '--listen', `0.0.0.0:${port}`], {});
     expect(check.code).toBe(0);
     expect(JSON.parse(check.stdout)).toMatchObject({ status: 'entitled' });
-    const t0 = Date.now();
     p.child.kill('SIGTERM');
     expect(await p.exited).toEqual({ code: 0, signal: null });
-    expect(Date.now() - t0).toBeLessThan(2000);
     expect(p.lines().some((l) => l.msg === 'stopping' && l.signal === 'SIGTERM')).toBe(true);
+    // It stopped by itself, not by the stop budget's forced exit (which skips this line).
+    expect(p.lines().some((l) => l.msg === 'entitlement sidecar stopped')).toBe(true);
   });
 
-  it('stops within 2 s on SIGTERM in the middle of a backoff', async () => {
+  it('stops at once on SIGTERM in the middle of a backoff', async () => {
     const emu = await emulator({ throttle: 1_000_000, rateLimit: null });
     const dir = tempDir();
     const p = startCli(['run'], await sidecarEnv(emu, dir));
     // Three throttles in: the backoff is now seconds long.
     await p.waitForLine((l) => l.msg === 'RegisterUsage failed transiently; retrying' && Number(l.attempt) >= 3);
-    const t0 = Date.now();
     p.child.kill('SIGTERM');
     expect(await p.exited).toEqual({ code: 0, signal: null });
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // The backoff was cut short: the run ended by itself, not by the stop budget's forced exit.
+    expect(p.lines().some((l) => l.msg === 'entitlement sidecar stopped')).toBe(true);
     expect(existsSync(join(dir, 'entitlement.json'))).toBe(false);
   });
 

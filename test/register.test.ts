@@ -103,7 +103,7 @@ describe('registerWithRetry through the real SDK', () => {
   it('stops at once when aborted during backoff', async () => {
     const server = await faultServer([], { kind: 'error', status: 400, type: 'ThrottlingException' });
     const controller = new AbortController();
-    const started = Date.now();
+    // The backoff is a minute long: only the abort can end this call before the test's timeout.
     const result = await registerWithRetry(
       { productCode: 'p', publicKeyVersion: 1 },
       {
@@ -115,7 +115,6 @@ describe('registerWithRetry through the real SDK', () => {
       },
     );
     expect(result).toEqual({ kind: 'aborted', attempts: 1 });
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('sends a fresh nonce with every attempt', async () => {

@@ -9,16 +9,19 @@ const other = rsaKeyPair();
 const expected = { productCode: 'prod-abc123', publicKeyVersion: 1, nonce: 'n-1' };
 const claims = { productCode: 'prod-abc123', publicKeyVersion: 1, nonce: 'n-1' };
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+/** The verifier's clock, injected: no test here depends on the wall clock. */
+const NOW = new Date('2026-11-23T12:00:00Z');
+const NOW_S = NOW.getTime() / 1000;
 
 async function failure(token: string): Promise<TokenVerificationError> {
-  const err = await verifyRegistrationToken(token, product.publicKey, expected).then(() => undefined, (e: unknown) => e);
+  const err = await verifyRegistrationToken(token, product.publicKey, expected, { now: NOW }).then(() => undefined, (e: unknown) => e);
   if (!(err instanceof TokenVerificationError)) throw new Error(`expected a TokenVerificationError, got ${String(err)}`);
   return err;
 }
 
-async function reason(token: string, exp = expected, now?: Date): Promise<string> {
+async function reason(token: string, exp = expected, now = NOW): Promise<string> {
   try {
-    await verifyRegistrationToken(token, product.publicKey, exp, now === undefined ? {} : { now });
+    await verifyRegistrationToken(token, product.publicKey, exp, { now });
   } catch (err) {
     if (err instanceof TokenVerificationError) return `${err.code}:${err.reason}`;
     throw err;
@@ -28,8 +31,8 @@ async function reason(token: string, exp = expected, now?: Date): Promise<string
 
 describe('verifyRegistrationToken', () => {
   it('accepts a PS256 token whose claims repeat the request', async () => {
-    const iat = Math.floor(Date.now() / 1000);
-    const v = await verifyRegistrationToken(await mintToken(product.privateKey, { ...claims, iat }), product.publicKey, expected);
+    const iat = NOW_S - 2;
+    const v = await verifyRegistrationToken(await mintToken(product.privateKey, { ...claims, iat }), product.publicKey, expected, { now: NOW });
     expect(v).toEqual({ ...claims, issuedAt: new Date(iat * 1000) });
   });
 
@@ -140,7 +143,7 @@ describe('verifyRegistrationToken', () => {
   });
 
   it('refuses an expired token and garbage', async () => {
-    const past = Math.floor(Date.now() / 1000) - 60;
+    const past = NOW_S - 60;
     expect(await reason(await mintToken(product.privateKey, { ...claims, exp: past }))).toBe('TOKEN_INVALID:expired');
     expect(await reason('not-a-token')).toBe('TOKEN_INVALID:malformed');
     // Correctly signed, but the payload is not a JSON claims set.

@@ -198,7 +198,7 @@ describe('when the Kubernetes API refuses or is gone', () => {
   it('a bug in the observer is logged once and never reaches EntitlementState.set()', async () => {
     const api = await server('ok');
     const { status, logs } = start(api.port);
-    const bogus = { status: 'pending', code: 'NO_SUCH_CODE', message: 'x', action: 'y', since: new Date().toISOString() } as unknown as Snapshot;
+    const bogus = { status: 'pending', code: 'NO_SUCH_CODE', message: 'x', action: 'y', since: '2026-11-23T00:00:00.000Z' } as unknown as Snapshot;
     expect(() => status.observer(bogus, bogus)).not.toThrow();
     expect(() => status.observer(bogus, bogus)).not.toThrow();
     // Both were buffered while the client loads; the reporter meets them when they are replayed.
