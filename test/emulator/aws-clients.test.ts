@@ -2,23 +2,27 @@
  * AWS's own clients as peers: Debian's AWS CLI v2 (/usr/bin/aws, not the pip v1 CLI on PATH) and
  * boto3 (/usr/bin/python3 with python3-boto3). If the emulator's wire format or SigV4 check were
  * off, these real clients would say so. The Debian CLI ignores AWS_ENDPOINT_URL_*, hence --endpoint-url.
+ *
+ * They sign with the machine's clock, so their emulators run on realClock(); every Timestamp is
+ * taken from the emulator's clock and chosen so that no calendar rule can refuse it, wherever real
+ * time is in its hour, month or year (calendar.test.ts tests the rules at pinned instants).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importSPKI, jwtVerify } from 'jose';
-import type { Emulator } from '../../src/emulator/index.js';
-import { CRED, PRODUCT, runProcess, startTestEmulator } from './helpers.js';
+import { CRED, PRODUCT, realClock, runProcess, startTestEmulator } from './helpers.js';
+import type { TestEmulator } from './helpers.js';
 
 const AWS_CLI = process.env['AWS_CLI'] ?? '/usr/bin/aws';
 const PYTHON = process.env['AWS_PYTHON'] ?? '/usr/bin/python3';
 
 describe('AWS CLI v2 and boto3 against the emulator', () => {
-  let emulator: Emulator;
+  let emulator: TestEmulator;
   let home: string;
   beforeAll(async () => {
-    emulator = await startTestEmulator({ scenario: { rateLimit: null } });
+    emulator = await startTestEmulator({ clock: realClock(), scenario: { rateLimit: null } });
     home = await mkdtemp(join(tmpdir(), 'emulator-aws-home-'));
   });
   afterAll(async () => {
@@ -127,10 +131,11 @@ print(json.dumps(out))
  */
 describe('AWS CLI v2 drives MeterUsage, BatchMeterUsage and ResolveCustomer', () => {
   const CUSTOMER = 'cust-cli-0001';
-  let emulator: Emulator;
+  let emulator: TestEmulator;
   let home: string;
   beforeAll(async () => {
     emulator = await startTestEmulator({
+      clock: realClock(),
       dimensions: ['gb_scanned', 'requests'],
       customers: [{ customerIdentifier: CUSTOMER, customerAWSAccountId: '123456789012', productCode: PRODUCT }],
       scenario: { rateLimit: null, meterUsageRateLimit: null },
@@ -156,8 +161,8 @@ describe('AWS CLI v2 drives MeterUsage, BatchMeterUsage and ResolveCustomer', ()
       AWS_MAX_ATTEMPTS: '1',
       AWS_PAGER: '',
     });
-  /** Whole seconds: botocore sends timestamps as integer epoch seconds. */
-  const hourAgo = () => new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000).toISOString();
+  /** An hour before the emulator's now, in whole seconds (botocore sends integer epoch seconds): inside MeterUsage's 6 hours, and too recent for a closed billing month. */
+  const hourAgo = () => new Date(Math.floor(emulator.clock.now().getTime() / 1000) * 1000 - 3_600_000).toISOString();
 
   it('meter-usage: a dry run, then a record with allocations; the same hour again with another quantity is DuplicateRequestException (exit 254)', async () => {
     const timestamp = hourAgo();
@@ -196,7 +201,8 @@ describe('AWS CLI v2 drives MeterUsage, BatchMeterUsage and ResolveCustomer', ()
   });
 
   it('batch-meter-usage: per-record statuses from --usage-records JSON; an old timestamp is TimestampOutOfBoundsException (exit 254)', async () => {
-    const timestamp = Math.floor(Date.now() / 1000) - 600;
+    // 10 minutes back: a billing month closes only at 06:00 on the 1st, so this is never in a closed one.
+    const timestamp = Math.floor(emulator.clock.now().getTime() / 1000) - 600;
     const records = [
       { CustomerIdentifier: CUSTOMER, Dimension: 'requests', Quantity: 40, Timestamp: timestamp },
       { CustomerIdentifier: 'cust-nobody', Dimension: 'requests', Quantity: 1, Timestamp: timestamp },

@@ -5,8 +5,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEmulatorArgs, runEmulatorCommand } from '../../src/emulator/cli.js';
 import { DEFAULT_EMULATOR_CREDENTIALS, MODES } from '../../src/emulator/index.js';
-import type { Emulator } from '../../src/emulator/index.js';
-import { meteringClient, PRODUCT, rawRequest, register, rejection } from './helpers.js';
+import { meteringClient, PRODUCT, rawRequest, realClock, register, rejection } from './helpers.js';
 import { startCli } from '../helpers/process.js';
 
 describe('parseEmulatorArgs', () => {
@@ -148,7 +147,8 @@ describe('runEmulatorCommand', () => {
 
     const pem = await readFile(keyFile, 'utf8');
     expect((await rawRequest(url, { method: 'GET', path: '/_emulator/public-key' })).body).toBe(pem);
-    const asEmulator = { url } as Emulator;
+    // The command runs on the machine's clock (it has no other), so the client signs with it too.
+    const asEmulator = { url, clock: realClock() };
     expect((await rejection(register(meteringClient(asEmulator)))).name).toBe('CustomerNotEntitledException');
     expect((await rejection(register(meteringClient(asEmulator), { ProductCode: 'prod-other' }))).name).toBe('InvalidProductCodeException');
 

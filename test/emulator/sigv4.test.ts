@@ -2,8 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import { verifySigV4 } from '../../src/emulator/sigv4.js';
 import type { WireRequest } from '../../src/emulator/sigv4.js';
-import type { Emulator } from '../../src/emulator/index.js';
-import { CRED, manualClock, meteringClient, PRODUCT, rawRequest, register, rejection, signedRequest, startTestEmulator } from './helpers.js';
+import { CRED, manualClock, meteringClient, PRODUCT, QUIET, rawRequest, register, rejection, signedRequest, startTestEmulator } from './helpers.js';
+import type { TestEmulator } from './helpers.js';
 
 describe('the SigV4 verifier against AWS\'s published test-suite vectors', () => {
   const suite = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', accountId: '123456789012' };
@@ -35,13 +35,16 @@ describe('the SigV4 verifier against AWS\'s published test-suite vectors', () =>
 });
 
 describe('SigV4 failures as AWS answers them', () => {
-  const clock = manualClock();
-  let emulator: Emulator;
+  const clock = manualClock(QUIET);
+  let emulator: TestEmulator;
   beforeAll(async () => {
-    emulator = await startTestEmulator({ now: clock.now, scenario: { rateLimit: null } });
+    emulator = await startTestEmulator({ clock, scenario: { rateLimit: null } });
   });
   afterAll(() => emulator.close());
-  beforeEach(() => emulator.reset());
+  beforeEach(() => {
+    emulator.reset();
+    clock.set(QUIET);
+  });
 
   it('wrong secret key: 403 InvalidSignatureException', async () => {
     const err = await rejection(register(meteringClient(emulator, { secretAccessKey: 'not-the-secret' })));
@@ -60,16 +63,23 @@ describe('SigV4 failures as AWS answers them', () => {
     expect((await rejection(register(meteringClient(emulator, { region: 'eu-west-1' })))).name).toBe('InvalidRegionException');
   });
 
-  it('client clock 10 minutes behind: "Signature expired"; 10 minutes ahead: "Signature not yet current"', async () => {
-    clock.advance(10 * 60_000);
-    const behind = await rejection(register(meteringClient(emulator)));
+  it('client clock 10 minutes behind: "Signature expired"; 10 minutes ahead: "Signature not yet current"; 5 minutes either way is accepted', async () => {
+    // The client's own clock stays at QUIET (12:15:00) while the emulator's moves.
+    const client = () => meteringClient(emulator, { clock: manualClock(QUIET) });
+    clock.set('2027-06-15T12:25:00Z');
+    const behind = await rejection(register(client()));
     expect(behind.name).toBe('InvalidSignatureException');
-    expect(behind.message).toMatch(/^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 5 min\.\)$/);
-    clock.advance(-20 * 60_000);
-    const ahead = await rejection(register(meteringClient(emulator)));
-    expect(ahead.message).toMatch(/^Signature not yet current: /);
-    clock.advance(10 * 60_000);
-    expect((await register(meteringClient(emulator))).Signature).toBeTruthy();
+    expect(behind.$metadata?.httpStatusCode).toBe(403);
+    expect(behind.message).toBe('Signature expired: 20270615T121500Z is now earlier than 20270615T122000Z (20270615T122500Z - 5 min.)');
+    clock.set('2027-06-15T12:05:00Z');
+    const ahead = await rejection(register(client()));
+    expect(ahead.message).toBe('Signature not yet current: 20270615T121500Z is still later than 20270615T121000Z (20270615T120500Z + 5 min.)');
+    for (const at of ['2027-06-15T12:20:00Z', '2027-06-15T12:10:00Z']) {
+      clock.set(at);
+      expect((await register(client())).Signature, at).toBeTruthy();
+    }
+    clock.set('2027-06-15T12:20:01Z');
+    expect((await rejection(register(client()))).message).toMatch(/^Signature expired: /);
   });
 
   it('missing Authorization: 403 MissingAuthenticationTokenException with AWS JSON error headers', async () => {
@@ -109,7 +119,7 @@ describe('SigV4 failures as AWS answers them', () => {
 });
 
 describe('operation dispatch', () => {
-  let emulator: Emulator;
+  let emulator: TestEmulator;
   beforeAll(async () => {
     emulator = await startTestEmulator();
   });
@@ -129,7 +139,7 @@ describe('operation dispatch', () => {
   it('counts calls under their operation name, and targets it does not know under "unknown"', async () => {
     emulator.reset();
     const client = meteringClient(emulator);
-    await client.send(new MeterUsageCommand({ ProductCode: PRODUCT, Timestamp: new Date(), UsageDimension: 'd', DryRun: true }));
+    await client.send(new MeterUsageCommand({ ProductCode: PRODUCT, Timestamp: emulator.clock.now(), UsageDimension: 'd', DryRun: true }));
     await signedRequest(emulator, { target: 'AWSMPMeteringService.StealTokens', body: '{}' });
     expect(emulator.state().counts).toEqual({ MeterUsage: { success: 1 }, unknown: { UnknownOperationException: 1 } });
   });
