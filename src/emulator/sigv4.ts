@@ -144,6 +144,23 @@ export function wrongRegionSignature(signedFor: string): ApiError {
   return new ApiError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${signedFor}'. `);
 }
 
+/**
+ * The payload hash of the canonical request is always the SHA-256 of the bytes received: the Metering
+ * service hashes the payload itself, so `UNSIGNED-PAYLOAD`, a streaming marker or another body's hash in
+ * `x-amz-content-sha256` is refused rather than signed over.
+ */
+function payloadHash(req: WireRequest): string {
+  const bodyHash = sha256Hex(req.body);
+  const declared = first(req, 'x-amz-content-sha256');
+  if (declared !== undefined && declared !== bodyHash) {
+    throw new ApiError(
+      'InvalidSignatureException',
+      `The provided 'x-amz-content-sha256' header does not match what was computed. This service signs the payload: the header may only carry the lowercase hex SHA-256 of the body (${bodyHash}), got '${declared}'.`,
+    );
+  }
+  return bodyHash;
+}
+
 /** Verifies the request's signature or throws the ApiError AWS would answer. Region mismatch is checked last. */
 export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity {
   const auth = first(req, 'authorization');
@@ -208,12 +225,7 @@ export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity
     throw new ApiError('InvalidSignatureException', `Signature not yet current: ${requestStamp} is still later than ${limit} (${amzDate(opts.now)} + 5 min.)`);
   }
 
-  const bodyHash = sha256Hex(req.body);
-  const declaredHash = first(req, 'x-amz-content-sha256');
-  if (declaredHash !== undefined && /^[0-9a-f]{64}$/i.test(declaredHash) && declaredHash.toLowerCase() !== bodyHash) {
-    throw new ApiError('InvalidSignatureException', "The provided 'x-amz-content-sha256' header does not match what was computed.");
-  }
-  const canonical = canonicalRequest(req, signedHeaders, declaredHash ?? bodyHash);
+  const canonical = canonicalRequest(req, signedHeaders, payloadHash(req));
   const scopeString = scope.slice(1).join('/');
   const toSign = stringToSign(requestStamp, scopeString, canonical);
   const expected = Buffer.from(signature(credential.secretAccessKey, scope.slice(1), toSign), 'utf8');

@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import { verifySigV4 } from '../../src/emulator/sigv4.js';
 import type { WireRequest } from '../../src/emulator/sigv4.js';
 import { CRED, manualClock, meteringClient, PRODUCT, QUIET, rawRequest, register, rejection, signedRequest, startTestEmulator } from './helpers.js';
 import type { TestEmulator } from './helpers.js';
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 describe('the SigV4 verifier against AWS\'s published test-suite vectors', () => {
   const suite = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', accountId: '123456789012' };
@@ -106,6 +109,36 @@ describe('SigV4 failures as AWS answers them', () => {
       sendBody: JSON.stringify({ ProductCode: 'prod-swapped', PublicKeyVersion: 1 }),
     });
     expect(res.json()['__type']).toBe('InvalidSignatureException');
+  });
+
+  it('x-amz-content-sha256: UNSIGNED-PAYLOAD is refused, so a body replaced after signing mints no token for another product', async () => {
+    const signedFor = JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1, Nonce: 'n-1' });
+    const replaced = JSON.stringify({ ProductCode: 'prod-someone-elses', PublicKeyVersion: 1, Nonce: 'n-1' });
+    for (const sendBody of [signedFor, replaced]) {
+      // The SDK's signer uses a declared x-amz-content-sha256 as the payload hash, as AWS's signers do.
+      const res = await signedRequest(emulator, { body: signedFor, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }, sendBody });
+      expect(res.status).toBe(403);
+      expect(res.json()).toEqual({
+        __type: 'InvalidSignatureException',
+        message: `The provided 'x-amz-content-sha256' header does not match what was computed. This service signs the payload: the header may only carry the lowercase hex SHA-256 of the body (${sha256(sendBody)}), got 'UNSIGNED-PAYLOAD'.`,
+      });
+    }
+    expect(emulator.calls().map((c) => [c.productCode, c.outcome])).toEqual([
+      [PRODUCT, 'InvalidSignatureException'],
+      ['prod-someone-elses', 'InvalidSignatureException'],
+    ]);
+  });
+
+  it('the payload hash is always the body\'s: any other x-amz-content-sha256 is refused, however it was signed', async () => {
+    const body = JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1 });
+    for (const declared of ['STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', sha256('{}'), sha256(body).toUpperCase(), '']) {
+      const res = await signedRequest(emulator, { body, headers: { 'x-amz-content-sha256': declared } });
+      expect(res.status, declared).toBe(403);
+      expect(res.json()['message']).toContain(`got '${declared}'`);
+    }
+    // The same request with the body's own hash, as the SDK sends it.
+    expect((await signedRequest(emulator, { body, headers: { 'x-amz-content-sha256': sha256(body) } })).status).toBe(200);
+    expect((await signedRequest(emulator, { body })).status).toBe(200);
   });
 
   it('a correctly signed raw request succeeds, with a request id on success too', async () => {
