@@ -48,12 +48,12 @@ describe('AWS CLI v2 and boto3 against the emulator', () => {
     AWS_PAGER: '',
   });
 
-  const cli = (o: { region?: string; nonce?: string; secret?: string } = {}) =>
+  const cli = (o: { region?: string; nonce?: string; secret?: string; sessionToken?: string } = {}) =>
     runProcess(
       AWS_CLI,
       ['meteringmarketplace', 'register-usage', '--endpoint-url', emulator.url, '--region', o.region ?? 'us-east-1',
         '--product-code', PRODUCT, '--public-key-version', '1', '--nonce', o.nonce ?? 'cli-nonce', '--output', 'json'],
-      env(o.secret),
+      { ...env(o.secret), ...(o.sessionToken !== undefined ? { AWS_SESSION_TOKEN: o.sessionToken } : {}) },
     );
 
   it('the CLI gets a Signature that verifies with the emulator public key', async () => {
@@ -65,6 +65,17 @@ describe('AWS CLI v2 and boto3 against the emulator', () => {
     expect(payload).toMatchObject({ productCode: PRODUCT, publicKeyVersion: 1, nonce: 'cli-nonce-1' });
     // What botocore signs for this JSON 1.1 call (recorded by the emulator's verifier).
     expect(emulator.calls().at(-1)?.signedHeaders).toEqual(['content-type', 'host', 'x-amz-date', 'x-amz-target']);
+  });
+
+  it('the CLI with session credentials signs x-amz-security-token, and each token is its own caller (one task or pod)', async () => {
+    emulator.setScenario({ mode: 'not-entitled' });
+    const first = await cli({ sessionToken: 'cli-session-of-pod-a' });
+    expect(first.code).toBe(254);
+    expect(first.stderr).toContain('An error occurred (CustomerNotEntitledException) when calling the RegisterUsage operation');
+    expect(emulator.calls().at(-1)?.signedHeaders).toEqual(['content-type', 'host', 'x-amz-date', 'x-amz-security-token', 'x-amz-target']);
+    expect((await cli({ sessionToken: 'cli-session-of-pod-a' })).code).toBe(0);
+    expect((await cli({ sessionToken: 'cli-session-of-pod-b' })).code).toBe(254);
+    expect(emulator.state().knownCallers).toBe(2);
   });
 
   it('the CLI reports CustomerNotEntitledException on the first call, exits 254, and gets a token on the second', async () => {
@@ -110,6 +121,21 @@ for nonce in ('boto-1', 'boto-2'):
         out.append({'modelled': e.response['Error']['Code'], 'status': e.response['ResponseMetadata']['HTTPStatusCode']})
 print(json.dumps(out))
 `;
+
+  it('boto3 with session credentials passes the stricter signature checks', async () => {
+    const script = `
+import sys
+import boto3
+client = boto3.client('meteringmarketplace', endpoint_url=sys.argv[1], region_name='us-east-1')
+print(client.register_usage(ProductCode=sys.argv[2], PublicKeyVersion=1, Nonce='boto-session')['Signature'])
+`;
+    const { code, stdout, stderr } = await runProcess(PYTHON, ['-c', script, emulator.url, PRODUCT], { ...env(), AWS_SESSION_TOKEN: 'boto-session-1' });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const { payload } = await jwtVerify(stdout.trim(), await importSPKI(emulator.publicKeyPem, 'PS256'), { algorithms: ['PS256'] });
+    expect(payload).toMatchObject({ productCode: PRODUCT, nonce: 'boto-session' });
+    expect(emulator.calls().at(-1)?.signedHeaders).toContain('x-amz-security-token');
+  });
 
   it('boto3 raises the modelled PlatformNotSupportedException first, then gets a token that verifies', async () => {
     emulator.setScenario({ mode: 'platform-not-supported' });

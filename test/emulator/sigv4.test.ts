@@ -141,6 +141,70 @@ describe('SigV4 failures as AWS answers them', () => {
     expect((await signedRequest(emulator, { body })).status).toBe(200);
   });
 
+  describe('every header that decides who calls or what is called must be signed', () => {
+    const body = JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1, Nonce: 'n-2' });
+
+    it.each(['x-amz-security-token', 'x-amz-target', 'content-type', 'x-amz-date', 'x-amz-content-sha256', 'x-amz-user-agent'])(
+      '%s present but not signed: 403 InvalidSignatureException naming it',
+      async (header) => {
+        const res = await signedRequest(emulator, { body, sessionToken: 'session-of-pod-a', headers: { 'x-amz-user-agent': 'aws-sdk-js/3' }, unsigned: [header] });
+        expect(res.status).toBe(403);
+        expect(res.json()).toEqual({ __type: 'InvalidSignatureException', message: `There were headers present in the request which were not signed: ${header}.` });
+        expect(emulator.state().knownCallers).toBe(0);
+      },
+    );
+
+    it('an unsigned session token cannot be swapped to become another caller', async () => {
+      emulator.setScenario({ mode: 'not-entitled' });
+      try {
+        // Pod A's first call is denied; a replay of a signed call with pod B's token would be a "first call" of B.
+        const forged = await signedRequest(emulator, {
+          body,
+          sessionToken: 'session-of-pod-a',
+          unsigned: ['x-amz-security-token'],
+          sendHeaders: { 'x-amz-security-token': 'session-of-pod-b' },
+        });
+        expect(forged.json()['__type']).toBe('InvalidSignatureException');
+        expect(emulator.state().knownCallers).toBe(0);
+        // Signed, the token is the caller: A is denied once, then admitted.
+        expect((await signedRequest(emulator, { body, sessionToken: 'session-of-pod-a' })).json()['__type']).toBe('CustomerNotEntitledException');
+        expect((await signedRequest(emulator, { body, sessionToken: 'session-of-pod-a' })).status).toBe(200);
+        // Changing a signed token breaks the signature.
+        const swapped = await signedRequest(emulator, { body, sessionToken: 'session-of-pod-a', sendHeaders: { 'x-amz-security-token': 'session-of-pod-b' } });
+        expect(swapped.json()['message']).toMatch(/^The request signature we calculated does not match/);
+        expect(emulator.state().knownCallers).toBe(1);
+      } finally {
+        emulator.setScenario({ mode: 'entitled' });
+      }
+    });
+
+    it('Host not signed: 403 InvalidSignatureException, as AWS answers it', async () => {
+      const res = await signedRequest(emulator, { body, unsigned: ['host'] });
+      expect(res.status).toBe(403);
+      expect(res.json()).toEqual({ __type: 'InvalidSignatureException', message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization." });
+    });
+
+    it.each([
+      ['x-amz-target', ['AWSMPMeteringService.RegisterUsage', 'AWSMPMeteringService.MeterUsage']],
+      ['x-amz-security-token', ['session-of-pod-a', 'session-of-pod-b']],
+      ['content-type', ['application/x-amz-json-1.1', 'application/x-amz-json-1.1']],
+    ])('%s more than once is refused, whatever was signed', async (header, values) => {
+      const res = await signedRequest(emulator, { body, sessionToken: 'session-of-pod-a', sendHeaders: { [header]: values } });
+      expect(res.status).toBe(403);
+      expect(res.json()).toEqual({ __type: 'InvalidSignatureException', message: `The request has 2 '${header}' headers; it must have at most one.` });
+    });
+
+    it('headers that change nothing may stay unsigned or change after signing (user-agent, amz-sdk-*, trace ids)', async () => {
+      const res = await signedRequest(emulator, {
+        body,
+        headers: { 'user-agent': 'signed-agent', 'amz-sdk-invocation-id': 'x' },
+        unsigned: ['user-agent', 'amz-sdk-invocation-id'],
+        sendHeaders: { 'user-agent': 'another-agent', 'amz-sdk-request': 'attempt=1; max=1', 'x-amzn-trace-id': 'Root=1-00000000-000000000000000000000000' },
+      });
+      expect(res.status).toBe(200);
+    });
+  });
+
   it('a correctly signed raw request succeeds, with a request id on success too', async () => {
     const res = await signedRequest(emulator, { body: JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1, Nonce: 'raw' }) });
     expect(res.status).toBe(200);
