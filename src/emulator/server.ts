@@ -57,7 +57,7 @@ export function createEmulatorServer(deps: ServerDeps): Server {
     const path = url.split('?')[0] ?? '/';
     const method = req.method ?? 'GET';
     if (path.startsWith(ADMIN_PREFIX)) {
-      send(res, handleAdmin(method, path, body, deps.admin));
+      send(res, handleAdmin(method, path, req.headersDistinct['content-type']?.[0], body, deps.admin));
     } else if (method === 'POST' && path === '/') {
       send(res, await handleApiCall({ method, url, headers: req.headersDistinct, body }, deps.api));
     } else {

@@ -191,12 +191,15 @@ export interface RawResponse {
   json(): Record<string, unknown>;
 }
 
+/** The header every changing admin request needs (admin.ts). */
+export const JSON_TYPE: Readonly<Record<string, string>> = { 'content-type': 'application/json' };
+
 /** One fresh connection per request (agent: false): no pooled socket outlives a closed emulator. An array sends the header once per value. */
 export function rawRequest(url: string, o: { method?: string; path?: string; headers?: Record<string, string | string[]>; body?: string }): Promise<RawResponse> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: u.hostname, port: u.port, method: o.method ?? 'POST', path: o.path ?? '/', headers: o.headers ?? {}, agent: false },
+      { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port, method: o.method ?? 'POST', path: o.path ?? '/', headers: o.headers ?? {}, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_EMULATOR_CREDENTIALS } from '../../src/emulator/index.js';
-import { DIMENSION, EDGE_INSTANTS, manualClock, meter, meteringClient, PRODUCT, QUIET, rawRequest, register, rejection, signedRequest, startTestEmulator } from './helpers.js';
+import { DIMENSION, EDGE_INSTANTS, JSON_TYPE, manualClock, meter, meteringClient, PRODUCT, QUIET, rawRequest, register, rejection, signedRequest, startTestEmulator } from './helpers.js';
 import type { TestEmulator } from './helpers.js';
 
 const HOUR = 3_600_000;
@@ -259,7 +259,7 @@ describe.each([QUIET, ...EDGE_INSTANTS])('MeterUsage through the AWS SDK v3, the
     const res = await rawRequest(emulator.url, { method: 'GET', path: '/_emulator/records' });
     expect(res.status).toBe(200);
     expect(res.json()).toEqual({ records: emulator.records(), totals: { [DIMENSION]: 3, requests: 4 } });
-    await rawRequest(emulator.url, { method: 'POST', path: '/_emulator/reset' });
+    await rawRequest(emulator.url, { method: 'POST', path: '/_emulator/reset', headers: JSON_TYPE });
     expect((await rawRequest(emulator.url, { method: 'GET', path: '/_emulator/records' })).json()).toEqual({ records: [], totals: {} });
     // After a reset the hour is free again.
     await meter(pod(), { Timestamp: hour, UsageQuantity: 8 });

@@ -1,7 +1,7 @@
 import { BatchMeterUsageCommand, ResolveCustomerCommand } from '@aws-sdk/client-marketplace-metering';
 import type { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DIMENSION, manualClock, meteringClient, PRODUCT, QUIET, rawRequest, rejection, startTestEmulator } from './helpers.js';
+import { DIMENSION, JSON_TYPE, manualClock, meteringClient, PRODUCT, QUIET, rawRequest, rejection, startTestEmulator } from './helpers.js';
 import type { TestEmulator } from './helpers.js';
 
 const ACCOUNT = '123456789012';
@@ -21,7 +21,7 @@ describe('ResolveCustomer through the AWS SDK v3, with tokens from the admin end
 
   const client = (): MarketplaceMeteringClient => meteringClient(emulator);
   const resolve = (token: string) => client().send(new ResolveCustomerCommand({ RegistrationToken: token }));
-  const issue = async (body: unknown) => rawRequest(emulator.url, { method: 'POST', path: '/_emulator/registration-tokens', body: JSON.stringify(body) });
+  const issue = async (body: unknown) => rawRequest(emulator.url, { method: 'POST', path: '/_emulator/registration-tokens', headers: JSON_TYPE, body: JSON.stringify(body) });
 
   it('POST /_emulator/registration-tokens issues a token that resolves to the customer, the same way every time', async () => {
     const res = await issue({ customerAWSAccountId: ACCOUNT, productCode: PRODUCT, licenseArn: LICENSE });
@@ -85,7 +85,7 @@ describe('ResolveCustomer through the AWS SDK v3, with tokens from the admin end
       'expiresInSeconds must be an integer from 1 to 604800',
     ]);
     expect((await issue({ productCode: PRODUCT })).json()['problems']).toEqual(['customerAWSAccountId is required']);
-    expect((await rawRequest(emulator.url, { method: 'POST', path: '/_emulator/registration-tokens', body: 'token please' })).status).toBe(400);
+    expect((await rawRequest(emulator.url, { method: 'POST', path: '/_emulator/registration-tokens', headers: JSON_TYPE, body: 'token please' })).status).toBe(400);
     expect(() => emulator.issueRegistrationToken({ customerAWSAccountId: ACCOUNT, productCode: '' })).toThrow(/^invalid registration token request: productCode must be a product code/);
   });
 
