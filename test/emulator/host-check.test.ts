@@ -5,7 +5,7 @@
  * and without ports and brackets. Every request goes to 127.0.0.1 or ::1; only the Host header varies.
  */
 import { connect } from 'node:net';
-import { PassThrough } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostAllowed, isLoopbackIp, parseHost } from '../../src/emulator/host-check.js';
@@ -133,11 +133,15 @@ describe('allowedHosts', () => {
 
 describe('the listen address', () => {
   const warnings = async (host: string): Promise<{ emulator: TestEmulator; lines: Record<string, unknown>[] }> => {
-    const logs = new PassThrough();
     let text = '';
-    logs.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    // pino calls write() as it logs, and a Writable's _write runs within that call: the lines are here once startEmulator returns.
+    const logs = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text += chunk.toString('utf8');
+        done();
+      },
+    });
     const emulator = await startTestEmulator({ host, logger: pino({ level: 'warn' }, logs) });
-    // pino writes synchronously to a stream it is given.
     return { emulator, lines: text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) };
   };
 
