@@ -3,11 +3,12 @@
  * client pointed at it and signing on the same clock, raw HTTP with a real SigV4 signature
  * (@smithy/signature-v4, the SDK's own signer), and asynchronous child processes for AWS's CLI and boto3.
  *
- * No emulator test reads the wall clock: every emulator runs on a clock the test owns, pinned to a
- * chosen instant (QUIET unless the test says otherwise), and SDK clients sign with that clock's time
- * through the SDK's own `systemClockOffset`. Only the AWS CLI and boto3, separate processes that sign
- * with the machine's time, talk to an emulator on `realClock()`; their test data is still taken from
- * the emulator's `clock.now()`.
+ * No emulator test depends on the wall clock: every emulator runs on a clock the test owns, pinned to
+ * a chosen instant (QUIET unless the test says otherwise), and SDK clients sign with that clock's time
+ * through the SDK's own `systemClockOffset`. The exceptions run on the machine's time because their
+ * peer does: emulators that the AWS CLI and boto3 (separate processes) talk to, on `realClock()`, with
+ * test data taken from that clock and chosen so no calendar rule applies; and the emulator command,
+ * which has no other clock and is only asked time-free things (RegisterUsage, the admin surface).
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { Hash, Hmac } from 'node:crypto';
@@ -100,8 +101,7 @@ export function clockOf(client: MarketplaceMeteringClient): Clock {
 /**
  * The real SDK client, over real HTTP, signing with the emulator's clock (or `o.clock`): before every
  * request it sets the SDK's own `systemClockOffset` (signing time = Date.now() + offset), so the client
- * follows the clock however the test moves it. The SDK's skew correction from the answer's Date header
- * keeps working in between, as it does against AWS.
+ * follows the clock however the test moves it.
  */
 export function meteringClient(emulator: { url: string; clock?: Clock }, o: ClientOptions = {}): MarketplaceMeteringClient {
   const clock = o.clock ?? emulator.clock;
