@@ -1,6 +1,12 @@
 /**
  * The emulator's control surface under /_emulator/: no SigV4, so a demo script, a shell or a test in
  * another language can switch scenarios with plain curl. Never part of what AWS serves.
+ *
+ * Every request that changes something (PUT, POST) must say `content-type: application/json`. A web
+ * page can send a cross-origin POST without asking first only with a "simple" content type
+ * (text/plain, a form); for JSON the browser must send a CORS preflight, which the emulator never
+ * grants, so a page a developer happens to open cannot reset scenarios or mint registration tokens.
+ * (The Host check against DNS rebinding is the server's, for every path: see host-check.ts.)
  */
 import { parseTokenRequest } from './customers.js';
 import { parseScenarioPatch } from './scenario.js';
@@ -71,7 +77,9 @@ const routes: Readonly<Record<string, Route>> = {
   'registration-tokens': { method: 'POST', handle: postRegistrationToken },
 };
 
-export function handleAdmin(method: string, path: string, body: Buffer, deps: AdminDeps): Answer {
+const isJson = (contentType: string | undefined): boolean => contentType?.split(';')[0]?.trim().toLowerCase() === 'application/json';
+
+export function handleAdmin(method: string, path: string, contentType: string | undefined, body: Buffer, deps: AdminDeps): Answer {
   const name = path.slice(ADMIN_PREFIX.length);
   const route = Object.hasOwn(routes, name) ? routes[name] : undefined;
   if (route === undefined) {
@@ -79,5 +87,10 @@ export function handleAdmin(method: string, path: string, body: Buffer, deps: Ad
     return json(404, { error: `no admin endpoint ${path}`, endpoints: known });
   }
   if (method !== route.method) return json(405, { error: `${path} accepts ${route.method} only` }, { allow: route.method });
+  if (method !== 'GET' && !isJson(contentType)) {
+    return json(415, {
+      error: `${method} ${path} needs the header content-type: application/json (so that no web page can send it without a CORS preflight, which the emulator never grants)`,
+    });
+  }
   return route.handle(body, deps);
 }

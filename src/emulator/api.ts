@@ -2,7 +2,7 @@
  * One Metering API call, start to finish. THE evaluation order lives here and only here:
  *
  *   1. operation   `x-amz-target` + JSON 1.1 content type      -> UnknownOperationException
- *   2. auth        SigV4 (key, scope, clock skew, signature), then
+ *   2. auth        SigV4 (key, scope, signed headers, clock skew, payload hash, signature), then
  *                  the scope's region vs the endpoint's region, named per operation:
  *                  RegisterUsage InvalidRegionException, MeterUsage InvalidEndpointRegionException,
  *                  BatchMeterUsage/ResolveCustomer InvalidSignatureException ("scoped to a valid region")

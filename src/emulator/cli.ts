@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { parseListen } from '../args.js';
 import { PRODUCT_CODE_PATTERN } from '../config.js';
 import { REGION_PATTERN } from '../region.js';
+import { parseHost } from './host-check.js';
 import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator } from './index.js';
 import type { EmulatorCredential, EmulatorOptions } from './index.js';
 import { MODES } from './scenario.js';
@@ -27,11 +28,12 @@ export const EMULATOR_FLAGS = {
   dimensions: 'EMULATOR_DIMENSIONS',
   'look-back-hours': 'EMULATOR_LOOK_BACK_HOURS',
   'batch-look-back-hours': 'EMULATOR_BATCH_LOOK_BACK_HOURS',
+  'allowed-hosts': 'EMULATOR_ALLOWED_HOSTS',
 } as const;
 type Flag = keyof typeof EMULATOR_FLAGS;
 
 export const EMULATOR_USAGE = `usage: entitlement-sidecar emulator --region REGION [flags]
-  --listen HOST:PORT            address to serve on (default 127.0.0.1:8787; port 0 = any free port)   [EMULATOR_LISTEN]
+  --listen HOST:PORT            address to serve on (default 127.0.0.1:8787; port 0 = any free port; warns if not loopback)   [EMULATOR_LISTEN]
   --region REGION               the region this endpoint serves; required         [EMULATOR_REGION, else AWS_REGION]
   --public-key-out FILE         write the token public key (PEM) here at start    [EMULATOR_PUBLIC_KEY_OUT]
   --scenario MODE               ${MODES.join(' | ')}   [EMULATOR_SCENARIO]
@@ -42,11 +44,12 @@ export const EMULATOR_USAGE = `usage: entitlement-sidecar emulator --region REGI
   --key-bits N                  RSA key size, 2048-8192 (default 3072)            [EMULATOR_KEY_BITS]
   --dimensions NAME,...         MeterUsage/BatchMeterUsage dimensions that exist (default: any)  [EMULATOR_DIMENSIONS]
   --look-back-hours N           how old a MeterUsage Timestamp may be (default 6)  [EMULATOR_LOOK_BACK_HOURS]
-  --batch-look-back-hours N     how old a BatchMeterUsage Timestamp may be (default 24)  [EMULATOR_BATCH_LOOK_BACK_HOURS]`;
+  --batch-look-back-hours N     how old a BatchMeterUsage Timestamp may be (default 24)  [EMULATOR_BATCH_LOOK_BACK_HOURS]
+  --allowed-hosts NAME,...      Host header names it answers besides loopback and localhost, e.g. a compose service name  [EMULATOR_ALLOWED_HOSTS]`;
 
 /** Everything startEmulator needs except the injected logger and clock. */
 export type EmulatorCommandOptions = Required<Pick<EmulatorOptions, 'host' | 'port' | 'region' | 'credentials' | 'keyBits'>> &
-  Pick<EmulatorOptions, 'publicKeyOut' | 'productCodes' | 'publicKeyVersions' | 'dimensions' | 'meterUsageLookBackHours' | 'batchMeterUsageLookBackHours'> & {
+  Pick<EmulatorOptions, 'publicKeyOut' | 'productCodes' | 'publicKeyVersions' | 'dimensions' | 'meterUsageLookBackHours' | 'batchMeterUsageLookBackHours' | 'allowedHosts'> & {
     scenario: Partial<Scenario>;
   };
 
@@ -149,6 +152,13 @@ export function parseEmulatorArgs(argv: readonly string[], env: NodeJS.ProcessEn
   const lookBack = hours('look-back-hours');
   const batchLookBack = hours('batch-look-back-hours');
 
+  const [hostsText, hostsName] = get('allowed-hosts');
+  const allowedHosts = hostsText === undefined ? undefined : list(hostsText);
+  const badHosts = (allowedHosts ?? []).filter((h) => parseHost(h) === undefined);
+  if (allowedHosts !== undefined && (allowedHosts.length === 0 || badHosts.length > 0)) {
+    problems.push(`${hostsName} must be a comma-separated list of host names or IP addresses (e.g. emulator,ci-runner.internal); got "${hostsText}"`);
+  }
+
   if (problems.length > 0 || listen === undefined || region === undefined) return { ok: false, problems };
   const scenario: Partial<Scenario> = {};
   if (mode !== undefined) scenario.mode = mode as Mode;
@@ -168,6 +178,7 @@ export function parseEmulatorArgs(argv: readonly string[], env: NodeJS.ProcessEn
   if (dimensions !== undefined) options.dimensions = dimensions;
   if (lookBack !== undefined) options.meterUsageLookBackHours = lookBack;
   if (batchLookBack !== undefined) options.batchMeterUsageLookBackHours = batchLookBack;
+  if (allowedHosts !== undefined) options.allowedHosts = allowedHosts;
   return { ok: true, options };
 }
 

@@ -12,6 +12,7 @@ import type { IssuedRegistrationToken, RegistrationTokenRequest, SubscribedCusto
 import { writeFileAtomic } from '../atomic-file.js';
 import { closeServer, listen } from '../http-server.js';
 import { REGION_PATTERN } from '../region.js';
+import { isLoopbackIp, parseAllowedHosts } from './host-check.js';
 import { generateRsaKeyPair } from './keys.js';
 import { HOUR_MS } from './usage.js';
 import { RateLimiter } from './rate-limit.js';
@@ -36,6 +37,7 @@ export interface EmulatorCredential {
 }
 
 export interface EmulatorOptions {
+  /** Address to listen on (default 127.0.0.1). Anything but loopback is warned about: the admin surface has no authentication. */
   host?: string;
   port?: number;
   region: string;
@@ -55,6 +57,11 @@ export interface EmulatorOptions {
   batchMeterUsageLookBackHours?: number;
   /** SaaS customers subscribed for BatchMeterUsage (issuing a registration token adds more). */
   customers?: SubscribedCustomer[];
+  /**
+   * Host names (or addresses) clients may put in the Host header besides loopback addresses and
+   * `localhost`, e.g. a compose service name. Any other name is refused (DNS rebinding).
+   */
+  allowedHosts?: string[];
 }
 
 export const DEFAULT_METER_USAGE_LOOK_BACK_HOURS = 6;
@@ -69,6 +76,8 @@ export interface Emulator {
   /** Base URL to give the SDK as `endpoint` (or the AWS CLI as `--endpoint-url`). */
   url: string;
   port: number;
+  /** The address it is bound to, as the OS reports it (e.g. 127.0.0.1, ::1, 0.0.0.0). */
+  address: string;
   publicKeyPem: string;
   setScenario(p: Partial<Scenario>): Scenario;
   scenario(): Scenario;
@@ -117,6 +126,10 @@ function optionProblems(o: EmulatorOptions, credentials: readonly EmulatorCreden
     if (hours !== undefined && !(typeof hours === 'number' && Number.isFinite(hours) && hours > 0)) problems.push(`${name} must be a number of hours > 0`);
   }
   if (o.customers !== undefined) problems.push(...customersProblems(o.customers, productCodeSet(o.productCodes)));
+  if (o.allowedHosts !== undefined) {
+    const parsed = parseAllowedHosts(o.allowedHosts);
+    if (!parsed.ok) problems.push(...parsed.problems);
+  }
   return problems;
 }
 
@@ -149,6 +162,9 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
     limiter.reset();
   };
   const productCodes = productCodeSet(o.productCodes);
+  const allowed = parseAllowedHosts(o.allowedHosts ?? []);
+  // Strict until the OS says where it is bound.
+  const hosts = { loopbackOnly: true, allowed: allowed.ok ? allowed.allowed : new Set<string>() };
   const issueRegistrationToken = (request: unknown): IssuedRegistrationToken => {
     const parsed = parseTokenRequest(request, productCodes);
     if (!parsed.ok) throw new TypeError(`invalid registration token request: ${parsed.problems.join('; ')}`);
@@ -156,6 +172,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
   };
   const server = createEmulatorServer({
     logger,
+    hosts,
     admin: { store, publicKeyPem: keys.publicKeyPem, reset, productCodes, now },
     api: {
       config: {
@@ -177,12 +194,21 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
   });
 
   const host = o.host ?? '127.0.0.1';
-  const { port } = await listen(server, { host, port: o.port ?? 0 });
+  const { port, address } = await listen(server, { host, port: o.port ?? 0 });
+  // Judged on the bound address, so every spelling of the listen host (127.1, localhost, [::ffff:127.0.0.1]) counts as what it is.
+  hosts.loopbackOnly = isLoopbackIp(address);
+  if (!hosts.loopbackOnly) {
+    logger.warn(
+      { address, port },
+      'emulator listening on a non-loopback address: anyone who can reach it can change its scenario and read its calls (the admin endpoints have no authentication); it is meant for tests, on 127.0.0.1',
+    );
+  }
 
   let closed: Promise<void> | undefined;
   return {
     url: `http://${urlHost(host)}:${port}`,
     port,
+    address,
     publicKeyPem: keys.publicKeyPem,
     setScenario: (p) => store.setScenario(p),
     scenario: () => store.scenario(),

@@ -5,6 +5,10 @@
  * A verifier must rebuild the canonical request from what arrived on the wire (raw path, raw query,
  * header values as received), which those libraries never do. Checked against AWS's published
  * test-suite vectors and against the real SDK v3, botocore (AWS CLI v2) and boto3 in the tests.
+ *
+ * As strict as AWS, and where AWS's rule is not public, stricter: every header that could change who
+ * the caller is or what the call does must be signed (checkHeaderCoverage), and the payload hash is
+ * always computed from the body received, never taken from the client (payloadHash).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { ApiError, MESSAGES } from './errors.js';
@@ -144,6 +148,51 @@ export function wrongRegionSignature(signedFor: string): ApiError {
   return new ApiError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${signedFor}'. `);
 }
 
+/**
+ * Headers the emulator reads that decide who the caller is or what the call does. Each may appear once:
+ * the emulator reads one value, while the canonical request joins repeated values with commas (two
+ * headers 'A' and 'B' sign the same as one 'A,B'), so which value was meant would not be covered.
+ */
+const SINGLE_HEADERS = ['authorization', 'host', 'content-type', 'date', 'x-amz-date', 'x-amz-target', 'x-amz-security-token', 'x-amz-content-sha256'] as const;
+
+/**
+ * A header that must be covered by the signature whenever it is present: `host` and `content-type` (the
+ * JSON 1.1 protocol reads the operation from them) and every `x-amz-*` header (`x-amz-target` is the
+ * operation, `x-amz-security-token` the caller). AWS's SigV4 documentation asks for every x-amz-* header
+ * the request carries to be signed; S3 enforces it. Anything else (user-agent, amz-sdk-*, content-length,
+ * trace ids) changes nothing here: the body is hashed as received and never read by its declared length.
+ */
+const mustBeSigned = (name: string): boolean => name === 'host' || name === 'content-type' || name.startsWith('x-amz-');
+
+function checkHeaderCoverage(req: WireRequest, signed: ReadonlySet<string>): void {
+  for (const name of SINGLE_HEADERS) {
+    const count = req.headers[name]?.length ?? 0;
+    if (count > 1) throw new ApiError('InvalidSignatureException', `The request has ${count} '${name}' headers; it must have at most one.`);
+  }
+  // AWS's wording for a request without a signed Host (Coral services; dynalite and scratchstack record it as a signature error).
+  if (!signed.has('host')) throw new ApiError('InvalidSignatureException', "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+  const unsigned = Object.keys(req.headers).filter((name) => mustBeSigned(name) && !signed.has(name)).sort();
+  // S3's words for the same refusal (AccessDenied, HeadersNotSigned), with this protocol's error code.
+  if (unsigned.length > 0) throw new ApiError('InvalidSignatureException', `There were headers present in the request which were not signed: ${unsigned.join(', ')}.`);
+}
+
+/**
+ * The payload hash of the canonical request is always the SHA-256 of the bytes received: the Metering
+ * service hashes the payload itself, so `UNSIGNED-PAYLOAD`, a streaming marker or another body's hash in
+ * `x-amz-content-sha256` is refused rather than signed over.
+ */
+function payloadHash(req: WireRequest): string {
+  const bodyHash = sha256Hex(req.body);
+  const declared = first(req, 'x-amz-content-sha256');
+  if (declared !== undefined && declared !== bodyHash) {
+    throw new ApiError(
+      'InvalidSignatureException',
+      `The provided 'x-amz-content-sha256' header does not match what was computed. This service signs the payload: the header may only carry the lowercase hex SHA-256 of the body (${bodyHash}), got '${declared}'.`,
+    );
+  }
+  return bodyHash;
+}
+
 /** Verifies the request's signature or throws the ApiError AWS would answer. Region mismatch is checked last. */
 export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity {
   const auth = first(req, 'authorization');
@@ -175,9 +224,7 @@ export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity
     throw new ApiError('InvalidSignatureException', `Credential should be scoped to correct service: '${opts.service}'. `);
   }
   const signedHeaders = (params.get('SignedHeaders') ?? '').split(';');
-  if (!signedHeaders.includes('host')) {
-    throw new ApiError('IncompleteSignatureException', "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
-  }
+  checkHeaderCoverage(req, new Set(signedHeaders));
 
   // x-amz-date wins; the HTTP Date header is the documented fallback.
   const rawDate = first(req, 'x-amz-date');
@@ -208,12 +255,7 @@ export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity
     throw new ApiError('InvalidSignatureException', `Signature not yet current: ${requestStamp} is still later than ${limit} (${amzDate(opts.now)} + 5 min.)`);
   }
 
-  const bodyHash = sha256Hex(req.body);
-  const declaredHash = first(req, 'x-amz-content-sha256');
-  if (declaredHash !== undefined && /^[0-9a-f]{64}$/i.test(declaredHash) && declaredHash.toLowerCase() !== bodyHash) {
-    throw new ApiError('InvalidSignatureException', "The provided 'x-amz-content-sha256' header does not match what was computed.");
-  }
-  const canonical = canonicalRequest(req, signedHeaders, declaredHash ?? bodyHash);
+  const canonical = canonicalRequest(req, signedHeaders, payloadHash(req));
   const scopeString = scope.slice(1).join('/');
   const toSign = stringToSign(requestStamp, scopeString, canonical);
   const expected = Buffer.from(signature(credential.secretAccessKey, scope.slice(1), toSign), 'utf8');

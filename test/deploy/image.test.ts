@@ -133,6 +133,7 @@ async function healthcheck(name: string): Promise<{ code: number | null; out: st
 async function setScenario(mode: string): Promise<void> {
   const res = await fetch(`${emulator.url}/_emulator/scenario`, {
     method: 'PUT',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ mode }),
     signal: AbortSignal.timeout(3000),
   });

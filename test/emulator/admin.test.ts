@@ -6,12 +6,12 @@ import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SCENARIO, MODES, startEmulator } from '../../src/emulator/index.js';
-import type { Emulator } from '../../src/emulator/index.js';
 import { EmulatorStore, MAX_CALLS_KEPT } from '../../src/emulator/state.js';
-import { meteringClient, PRODUCT, rawRequest, register, rejection, startTestEmulator } from './helpers.js';
+import { JSON_TYPE, meteringClient, PRODUCT, rawRequest, register, rejection, startTestEmulator } from './helpers.js';
+import type { TestEmulator } from './helpers.js';
 
 describe('the admin endpoint /_emulator/', () => {
-  let emulator: Emulator;
+  let emulator: TestEmulator;
   beforeAll(async () => {
     emulator = await startTestEmulator();
   });
@@ -21,8 +21,9 @@ describe('the admin endpoint /_emulator/', () => {
     emulator.setScenario({ ...DEFAULT_SCENARIO });
   });
 
-  const admin = (method: string, name: string, body?: unknown) =>
-    rawRequest(emulator.url, { method, path: `/_emulator/${name}`, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+  /** As curl or a test would call it: changes with content-type: application/json. */
+  const admin = (method: string, name: string, body?: unknown, headers: Record<string, string> = method === 'GET' ? {} : JSON_TYPE) =>
+    rawRequest(emulator.url, { method, path: `/_emulator/${name}`, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
 
   it('PUT scenario applies a partial scenario and returns the whole one; state shows it', async () => {
     const res = await admin('PUT', 'scenario', { mode: 'not-entitled', throttle: 1, rateLimit: null });
@@ -115,6 +116,43 @@ describe('the admin endpoint /_emulator/', () => {
     const wrong = await admin('GET', 'scenario');
     expect(wrong.status).toBe(405);
     expect(wrong.headers['allow']).toBe('PUT');
+  });
+
+  // What a web page can send to 127.0.0.1 without a CORS preflight: a form (urlencoded, multipart,
+  // text/plain) or fetch/sendBeacon with a text/plain body. None of them may change anything.
+  it.each([
+    ['PUT', 'scenario', { 'content-type': 'text/plain;charset=UTF-8' }],
+    ['POST', 'reset', { 'content-type': 'text/plain' }],
+    ['POST', 'reset', { 'content-type': 'application/x-www-form-urlencoded' }],
+    ['POST', 'registration-tokens', { 'content-type': 'multipart/form-data; boundary=x' }],
+    ['POST', 'reset', {}],
+    ['POST', 'reset', { 'content-type': 'text/plain; application/json' }],
+    ['POST', 'reset', { 'content-type': 'application/jsonp' }],
+  ])('%s %s with %j: 415, and nothing changes', async (method, name, headers) => {
+    emulator.setScenario({ mode: 'not-entitled', throttle: 3 });
+    await rejection(register(meteringClient(emulator)));
+    const body = name === 'scenario' ? { mode: 'entitled' } : name === 'registration-tokens' ? { customerAWSAccountId: '123456789012', productCode: PRODUCT } : '';
+    const res = await admin(method, name, body, headers);
+    expect(res.status).toBe(415);
+    expect(res.json()['error']).toBe(
+      `${method} /_emulator/${name} needs the header content-type: application/json (so that no web page can send it without a CORS preflight, which the emulator never grants)`,
+    );
+    expect(emulator.scenario()).toMatchObject({ mode: 'not-entitled', throttle: 2 });
+    expect(emulator.state().totalCalls).toBe(1);
+  });
+
+  it('takes application/json with parameters, in any case', async () => {
+    expect((await admin('PUT', 'scenario', { mode: 'disabled-api' }, { 'content-type': 'Application/JSON; charset=utf-8' })).status).toBe(200);
+    expect(emulator.scenario().mode).toBe('disabled-api');
+  });
+
+  it('never grants a CORS preflight, on the admin paths or the API', async () => {
+    const preflight = { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' };
+    for (const path of ['/_emulator/reset', '/_emulator/scenario', '/']) {
+      const res = await rawRequest(emulator.url, { method: 'OPTIONS', path, headers: preflight });
+      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(Object.keys(res.headers).filter((h) => h.startsWith('access-control-')), path).toEqual([]);
+    }
   });
 
   it('is not counted as Metering API calls', async () => {

@@ -2,23 +2,27 @@
  * AWS's own clients as peers: Debian's AWS CLI v2 (/usr/bin/aws, not the pip v1 CLI on PATH) and
  * boto3 (/usr/bin/python3 with python3-boto3). If the emulator's wire format or SigV4 check were
  * off, these real clients would say so. The Debian CLI ignores AWS_ENDPOINT_URL_*, hence --endpoint-url.
+ *
+ * They sign with the machine's clock, so their emulators run on realClock(); every Timestamp is
+ * taken from the emulator's clock and chosen so that no calendar rule can refuse it, wherever real
+ * time is in its hour, month or year (calendar.test.ts tests the rules at pinned instants).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importSPKI, jwtVerify } from 'jose';
-import type { Emulator } from '../../src/emulator/index.js';
-import { CRED, PRODUCT, runProcess, startTestEmulator } from './helpers.js';
+import { CRED, PRODUCT, realClock, runProcess, startTestEmulator } from './helpers.js';
+import type { TestEmulator } from './helpers.js';
 
 const AWS_CLI = process.env['AWS_CLI'] ?? '/usr/bin/aws';
 const PYTHON = process.env['AWS_PYTHON'] ?? '/usr/bin/python3';
 
 describe('AWS CLI v2 and boto3 against the emulator', () => {
-  let emulator: Emulator;
+  let emulator: TestEmulator;
   let home: string;
   beforeAll(async () => {
-    emulator = await startTestEmulator({ scenario: { rateLimit: null } });
+    emulator = await startTestEmulator({ clock: realClock(), scenario: { rateLimit: null } });
     home = await mkdtemp(join(tmpdir(), 'emulator-aws-home-'));
   });
   afterAll(async () => {
@@ -44,12 +48,12 @@ describe('AWS CLI v2 and boto3 against the emulator', () => {
     AWS_PAGER: '',
   });
 
-  const cli = (o: { region?: string; nonce?: string; secret?: string } = {}) =>
+  const cli = (o: { region?: string; nonce?: string; secret?: string; sessionToken?: string } = {}) =>
     runProcess(
       AWS_CLI,
       ['meteringmarketplace', 'register-usage', '--endpoint-url', emulator.url, '--region', o.region ?? 'us-east-1',
         '--product-code', PRODUCT, '--public-key-version', '1', '--nonce', o.nonce ?? 'cli-nonce', '--output', 'json'],
-      env(o.secret),
+      { ...env(o.secret), ...(o.sessionToken !== undefined ? { AWS_SESSION_TOKEN: o.sessionToken } : {}) },
     );
 
   it('the CLI gets a Signature that verifies with the emulator public key', async () => {
@@ -61,6 +65,17 @@ describe('AWS CLI v2 and boto3 against the emulator', () => {
     expect(payload).toMatchObject({ productCode: PRODUCT, publicKeyVersion: 1, nonce: 'cli-nonce-1' });
     // What botocore signs for this JSON 1.1 call (recorded by the emulator's verifier).
     expect(emulator.calls().at(-1)?.signedHeaders).toEqual(['content-type', 'host', 'x-amz-date', 'x-amz-target']);
+  });
+
+  it('the CLI with session credentials signs x-amz-security-token, and each token is its own caller (one task or pod)', async () => {
+    emulator.setScenario({ mode: 'not-entitled' });
+    const first = await cli({ sessionToken: 'cli-session-of-pod-a' });
+    expect(first.code).toBe(254);
+    expect(first.stderr).toContain('An error occurred (CustomerNotEntitledException) when calling the RegisterUsage operation');
+    expect(emulator.calls().at(-1)?.signedHeaders).toEqual(['content-type', 'host', 'x-amz-date', 'x-amz-security-token', 'x-amz-target']);
+    expect((await cli({ sessionToken: 'cli-session-of-pod-a' })).code).toBe(0);
+    expect((await cli({ sessionToken: 'cli-session-of-pod-b' })).code).toBe(254);
+    expect(emulator.state().knownCallers).toBe(2);
   });
 
   it('the CLI reports CustomerNotEntitledException on the first call, exits 254, and gets a token on the second', async () => {
@@ -107,6 +122,21 @@ for nonce in ('boto-1', 'boto-2'):
 print(json.dumps(out))
 `;
 
+  it('boto3 with session credentials passes the stricter signature checks', async () => {
+    const script = `
+import sys
+import boto3
+client = boto3.client('meteringmarketplace', endpoint_url=sys.argv[1], region_name='us-east-1')
+print(client.register_usage(ProductCode=sys.argv[2], PublicKeyVersion=1, Nonce='boto-session')['Signature'])
+`;
+    const { code, stdout, stderr } = await runProcess(PYTHON, ['-c', script, emulator.url, PRODUCT], { ...env(), AWS_SESSION_TOKEN: 'boto-session-1' });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const { payload } = await jwtVerify(stdout.trim(), await importSPKI(emulator.publicKeyPem, 'PS256'), { algorithms: ['PS256'] });
+    expect(payload).toMatchObject({ productCode: PRODUCT, nonce: 'boto-session' });
+    expect(emulator.calls().at(-1)?.signedHeaders).toContain('x-amz-security-token');
+  });
+
   it('boto3 raises the modelled PlatformNotSupportedException first, then gets a token that verifies', async () => {
     emulator.setScenario({ mode: 'platform-not-supported' });
     const { code, stdout, stderr } = await runProcess(PYTHON, ['-c', BOTO3, emulator.url, PRODUCT], env());
@@ -127,10 +157,11 @@ print(json.dumps(out))
  */
 describe('AWS CLI v2 drives MeterUsage, BatchMeterUsage and ResolveCustomer', () => {
   const CUSTOMER = 'cust-cli-0001';
-  let emulator: Emulator;
+  let emulator: TestEmulator;
   let home: string;
   beforeAll(async () => {
     emulator = await startTestEmulator({
+      clock: realClock(),
       dimensions: ['gb_scanned', 'requests'],
       customers: [{ customerIdentifier: CUSTOMER, customerAWSAccountId: '123456789012', productCode: PRODUCT }],
       scenario: { rateLimit: null, meterUsageRateLimit: null },
@@ -156,8 +187,8 @@ describe('AWS CLI v2 drives MeterUsage, BatchMeterUsage and ResolveCustomer', ()
       AWS_MAX_ATTEMPTS: '1',
       AWS_PAGER: '',
     });
-  /** Whole seconds: botocore sends timestamps as integer epoch seconds. */
-  const hourAgo = () => new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000).toISOString();
+  /** An hour before the emulator's now, in whole seconds (botocore sends integer epoch seconds): inside MeterUsage's 6 hours, and too recent for a closed billing month. */
+  const hourAgo = () => new Date(Math.floor(emulator.clock.now().getTime() / 1000) * 1000 - 3_600_000).toISOString();
 
   it('meter-usage: a dry run, then a record with allocations; the same hour again with another quantity is DuplicateRequestException (exit 254)', async () => {
     const timestamp = hourAgo();
@@ -196,7 +227,8 @@ describe('AWS CLI v2 drives MeterUsage, BatchMeterUsage and ResolveCustomer', ()
   });
 
   it('batch-meter-usage: per-record statuses from --usage-records JSON; an old timestamp is TimestampOutOfBoundsException (exit 254)', async () => {
-    const timestamp = Math.floor(Date.now() / 1000) - 600;
+    // 10 minutes back: a billing month closes only at 06:00 on the 1st, so this is never in a closed one.
+    const timestamp = Math.floor(emulator.clock.now().getTime() / 1000) - 600;
     const records = [
       { CustomerIdentifier: CUSTOMER, Dimension: 'requests', Quantity: 40, Timestamp: timestamp },
       { CustomerIdentifier: 'cust-nobody', Dimension: 'requests', Quantity: 1, Timestamp: timestamp },

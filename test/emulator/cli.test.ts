@@ -5,8 +5,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEmulatorArgs, runEmulatorCommand } from '../../src/emulator/cli.js';
 import { DEFAULT_EMULATOR_CREDENTIALS, MODES } from '../../src/emulator/index.js';
-import type { Emulator } from '../../src/emulator/index.js';
-import { meteringClient, PRODUCT, rawRequest, register, rejection } from './helpers.js';
+import { meteringClient, PRODUCT, rawRequest, realClock, register, rejection } from './helpers.js';
 import { startCli } from '../helpers/process.js';
 
 describe('parseEmulatorArgs', () => {
@@ -61,7 +60,7 @@ describe('parseEmulatorArgs', () => {
     expect(parsed.ok).toBe(false);
     const problems = parsed.ok ? [] : parsed.problems;
     expect(problems).toEqual([
-      '--colour is not a flag of the emulator; flags: --listen, --region, --public-key-out, --scenario, --credentials, --products, --public-key-versions, --rate-limit, --key-bits, --dimensions, --look-back-hours, --batch-look-back-hours',
+      '--colour is not a flag of the emulator; flags: --listen, --region, --public-key-out, --scenario, --credentials, --products, --public-key-versions, --rate-limit, --key-bits, --dimensions, --look-back-hours, --batch-look-back-hours, --allowed-hosts',
       'unexpected argument "stray"; the emulator takes flags only',
       expect.stringMatching(/^--listen must be HOST:PORT .*got "nowhere"$/),
       'EMULATOR_REGION must be an AWS region name such as us-east-1; got "moon-1"',
@@ -87,6 +86,16 @@ describe('parseEmulatorArgs', () => {
         '--batch-look-back-hours must be a number of hours > 0; got "day"',
       ],
     });
+  });
+
+  it('reads --allowed-hosts (or EMULATOR_ALLOWED_HOSTS) and names a bad list', () => {
+    expect(parseEmulatorArgs(['--region', 'us-east-1', '--allowed-hosts', 'emulator, ci.internal'], {})).toMatchObject({ ok: true, options: { allowedHosts: ['emulator', 'ci.internal'] } });
+    expect(parseEmulatorArgs(['--region', 'us-east-1'], { EMULATOR_ALLOWED_HOSTS: 'emulator' })).toMatchObject({ ok: true, options: { allowedHosts: ['emulator'] } });
+    expect(parseEmulatorArgs(['--region', 'us-east-1'], { EMULATOR_ALLOWED_HOSTS: 'emulator,http://evil.example/' })).toEqual({
+      ok: false,
+      problems: ['EMULATOR_ALLOWED_HOSTS must be a comma-separated list of host names or IP addresses (e.g. emulator,ci-runner.internal); got "emulator,http://evil.example/"'],
+    });
+    expect(parseEmulatorArgs(['--region', 'us-east-1', '--allowed-hosts', ','], {})).toMatchObject({ ok: false });
   });
 
   it('has no default region', () => {
@@ -148,7 +157,8 @@ describe('runEmulatorCommand', () => {
 
     const pem = await readFile(keyFile, 'utf8');
     expect((await rawRequest(url, { method: 'GET', path: '/_emulator/public-key' })).body).toBe(pem);
-    const asEmulator = { url } as Emulator;
+    // The command runs on the machine's clock (it has no other), so the client signs with it too.
+    const asEmulator = { url, clock: realClock() };
     expect((await rejection(register(meteringClient(asEmulator)))).name).toBe('CustomerNotEntitledException');
     expect((await rejection(register(meteringClient(asEmulator), { ProductCode: 'prod-other' }))).name).toBe('InvalidProductCodeException');
 
@@ -156,6 +166,25 @@ describe('runEmulatorCommand', () => {
     expect(await done).toBe(0);
     expect(out.text().split('\n').filter((l) => l.includes('emulator listening'))).toHaveLength(1);
     await expect(rawRequest(url, { method: 'GET', path: '/_emulator/state' })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it.each([
+    ['127.0.0.1:0', false],
+    ['localhost:0', false],
+    ['[::1]:0', false],
+    ['0.0.0.0:0', true],
+  ])('--listen %s: warns about a non-loopback address: %s', async (listen, warned) => {
+    const stdout = new PassThrough();
+    const out = watch(stdout);
+    const stop = new AbortController();
+    const done = runEmulatorCommand(['--listen', listen, '--region', 'us-east-1', '--key-bits', '2048'], {}, { stdout, stderr: new PassThrough(), signal: stop.signal });
+    await out.line((l) => l.includes('"msg":"emulator listening"'));
+    stop.abort();
+    expect(await done).toBe(0);
+    const warnings = out.text().split('\n').filter((l) => l.includes('"level":40'));
+    expect(warnings.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(
+      warned ? [expect.stringMatching(/^emulator listening on a non-loopback address: .*it is meant for tests, on 127\.0\.0\.1$/)] : [],
+    );
   });
 
   it('as a real process, closes the server and exits 0 on SIGTERM', async () => {

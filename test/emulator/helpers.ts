@@ -1,18 +1,27 @@
 /**
- * Shared test plumbing: an emulator with a quick 2048-bit key, the real SDK client pointed at it,
- * raw HTTP with a real SigV4 signature (@smithy/signature-v4, the SDK's own signer), and
- * asynchronous child processes for AWS's CLI and boto3.
+ * Shared test plumbing: an emulator with a quick 2048-bit key on an injected clock, the real SDK
+ * client pointed at it and signing on the same clock, raw HTTP with a real SigV4 signature
+ * (@smithy/signature-v4, the SDK's own signer), and asynchronous child processes for AWS's CLI and boto3.
+ *
+ * No emulator test depends on the wall clock: every emulator runs on a clock the test owns, pinned to
+ * a chosen instant (QUIET unless the test says otherwise), and SDK clients sign with that clock's time
+ * through the SDK's own `systemClockOffset`. The exceptions run on the machine's time because their
+ * peer does: emulators that the AWS CLI and boto3 (separate processes) talk to, on `realClock()`, with
+ * test data taken from that clock and chosen so no calendar rule applies; and the emulator command,
+ * which has no other clock and is only asked time-free things (RegisterUsage, the admin surface).
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { Hash, Hmac } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { MarketplaceMeteringClient, MeterUsageCommand, RegisterUsageCommand } from '@aws-sdk/client-marketplace-metering';
+import { BatchMeterUsageCommand, MarketplaceMeteringClient, MeterUsageCommand, RegisterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import type {
+  BatchMeterUsageCommandOutput,
   MeterUsageCommandInput,
   MeterUsageCommandOutput,
   RegisterUsageCommandInput,
   RegisterUsageCommandOutput,
+  UsageRecord,
 } from '@aws-sdk/client-marketplace-metering';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator } from '../../src/emulator/index.js';
@@ -25,8 +34,49 @@ export const REGION = 'us-east-1';
 export const PRODUCT = 'prod-emulatortest0001';
 export const CRED = DEFAULT_EMULATOR_CREDENTIALS[0] as EmulatorCredential;
 
-export function startTestEmulator(o: Partial<EmulatorOptions> = {}): Promise<Emulator> {
-  return startEmulator({ region: REGION, keyBits: 2048, ...o });
+/** What an emulator is told the time is. */
+export interface Clock {
+  now(): Date;
+}
+
+/** A clock the test moves by hand; it never follows real time. */
+export interface ManualClock extends Clock {
+  advance(ms: number): void;
+  set(instant: number | string): void;
+}
+
+export function manualClock(start: number | string): ManualClock {
+  let t = new Date(start).getTime();
+  if (Number.isNaN(t)) throw new TypeError(`manualClock: not an instant: ${String(start)}`);
+  return {
+    now: () => new Date(t),
+    advance: (ms) => (t += ms),
+    set: (instant) => (t = new Date(instant).getTime()),
+  };
+}
+
+/** The machine's clock, for emulators that real AWS clients in other processes (CLI, boto3) sign against. */
+export function realClock(): Clock {
+  return { now: () => new Date() };
+}
+
+/** Mid-month, mid-day, a quarter past the hour: far from every calendar rule. Tests of a rule pin their own instants. */
+export const QUIET = '2027-06-15T12:15:00.000Z';
+
+/**
+ * Where the time-sensitive suites run besides QUIET: the instant the billing month closes on the 1st
+ * (the day a newcomer's run failed), the last second of an hour, a day and a year, and the first
+ * second of a leap day.
+ */
+export const EDGE_INSTANTS = ['2026-12-01T06:00:00.000Z', '2027-12-31T23:59:59.000Z', '2028-02-29T00:00:00.000Z'] as const;
+
+export type TestEmulator = Emulator & { readonly clock: Clock };
+
+/** An emulator on `clock` (default: a manual clock at QUIET). Pass `clock`, never `now`. */
+export async function startTestEmulator(o: Partial<Omit<EmulatorOptions, 'now'>> & { clock?: Clock } = {}): Promise<TestEmulator> {
+  const { clock = manualClock(QUIET), ...options } = o;
+  const emulator = await startEmulator({ region: REGION, keyBits: 2048, ...options, now: () => clock.now() });
+  return Object.assign(emulator, { clock });
 }
 
 export interface ClientOptions {
@@ -35,16 +85,31 @@ export interface ClientOptions {
   secretAccessKey?: string;
   sessionToken?: string;
   requestTimeout?: number;
-  /** Sign with this clock's time (the SDK's clock-skew offset), so an emulator on a moved clock accepts the signature. */
-  clock?: { now: () => Date };
+  /** Sign with this clock's time instead of the emulator's (e.g. a client whose clock is off). */
+  clock?: Clock;
 }
 
-export function meteringClient(emulator: Emulator, o: ClientOptions = {}): MarketplaceMeteringClient {
-  return new MarketplaceMeteringClient({
+const clocks = new WeakMap<MarketplaceMeteringClient, Clock>();
+
+/** The clock a client from meteringClient signs with (the default Timestamp of meter()). */
+export function clockOf(client: MarketplaceMeteringClient): Clock {
+  const clock = clocks.get(client);
+  if (clock === undefined) throw new Error('not a client from meteringClient()');
+  return clock;
+}
+
+/**
+ * The real SDK client, over real HTTP, signing with the emulator's clock (or `o.clock`): before every
+ * request it sets the SDK's own `systemClockOffset` (signing time = Date.now() + offset), so the client
+ * follows the clock however the test moves it.
+ */
+export function meteringClient(emulator: { url: string; clock?: Clock }, o: ClientOptions = {}): MarketplaceMeteringClient {
+  const clock = o.clock ?? emulator.clock;
+  if (clock === undefined) throw new Error('meteringClient: the emulator has no clock; pass o.clock');
+  const client = new MarketplaceMeteringClient({
     endpoint: emulator.url,
     region: o.region ?? REGION,
     maxAttempts: 1,
-    ...(o.clock !== undefined ? { systemClockOffset: o.clock.now().getTime() - Date.now() } : {}),
     credentials: {
       accessKeyId: o.accessKeyId ?? CRED.accessKeyId,
       secretAccessKey: o.secretAccessKey ?? CRED.secretAccessKey,
@@ -52,6 +117,15 @@ export function meteringClient(emulator: Emulator, o: ClientOptions = {}): Marke
     },
     ...(o.requestTimeout !== undefined ? { requestHandler: { requestTimeout: o.requestTimeout, throwOnRequestTimeout: true } } : {}),
   });
+  client.middlewareStack.add(
+    (next) => (args) => {
+      client.config.systemClockOffset = clock.now().getTime() - Date.now();
+      return next(args);
+    },
+    { step: 'build', name: 'signOnTheTestClock' },
+  );
+  clocks.set(client, clock);
+  return client;
 }
 
 export function register(
@@ -63,8 +137,15 @@ export function register(
 
 export const DIMENSION = 'gb_scanned';
 
+/** MeterUsage; the Timestamp defaults to the client's clock. */
 export function meter(client: MarketplaceMeteringClient, input: Partial<MeterUsageCommandInput> = {}): Promise<MeterUsageCommandOutput> {
-  return client.send(new MeterUsageCommand({ ProductCode: PRODUCT, Timestamp: new Date(), UsageDimension: DIMENSION, UsageQuantity: 1, ...input }));
+  return client.send(new MeterUsageCommand({ ProductCode: PRODUCT, Timestamp: clockOf(client).now(), UsageDimension: DIMENSION, UsageQuantity: 1, ...input }));
+}
+
+/** BatchMeterUsage; `productCode` null leaves the request's ProductCode out (license-based records). Timestamps default to the client's clock. */
+export function batch(client: MarketplaceMeteringClient, records: Partial<UsageRecord>[], productCode: string | null = PRODUCT): Promise<BatchMeterUsageCommandOutput> {
+  const UsageRecords = records.map((r) => ({ Timestamp: clockOf(client).now(), Dimension: DIMENSION, Quantity: 1, ...r }) as UsageRecord);
+  return client.send(new BatchMeterUsageCommand({ UsageRecords, ...(productCode === null ? {} : { ProductCode: productCode }) }));
 }
 
 /** The rejection of a promise that must reject (fails the test if it resolves). */
@@ -110,12 +191,15 @@ export interface RawResponse {
   json(): Record<string, unknown>;
 }
 
-/** One fresh connection per request (agent: false): no pooled socket outlives a closed emulator. */
-export function rawRequest(url: string, o: { method?: string; path?: string; headers?: Record<string, string>; body?: string }): Promise<RawResponse> {
+/** The header every changing admin request needs (admin.ts). */
+export const JSON_TYPE: Readonly<Record<string, string>> = { 'content-type': 'application/json' };
+
+/** One fresh connection per request (agent: false): no pooled socket outlives a closed emulator. An array sends the header once per value. */
+export function rawRequest(url: string, o: { method?: string; path?: string; headers?: Record<string, string | string[]>; body?: string }): Promise<RawResponse> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: u.hostname, port: u.port, method: o.method ?? 'POST', path: o.path ?? '/', headers: o.headers ?? {}, agent: false },
+      { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port, method: o.method ?? 'POST', path: o.path ?? '/', headers: o.headers ?? {}, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -137,18 +221,26 @@ export interface SignedCall {
   region?: string;
   service?: string;
   credential?: EmulatorCredential;
+  sessionToken?: string;
+  /** Default: the emulator's clock. */
   signingDate?: Date;
+  /** More headers to send and sign (e.g. `x-amz-content-sha256: UNSIGNED-PAYLOAD`, which the signer then uses as the payload hash). */
+  headers?: Record<string, string>;
+  /** Headers the signer leaves out of SignedHeaders (as a client that signs too little would). */
+  unsigned?: string[];
   /** Change the body after signing (to prove the body is covered by the signature). */
   sendBody?: string;
+  /** Change headers after signing: a value replaces the signed one, an array sends several, null removes it. */
+  sendHeaders?: Record<string, string | string[] | null>;
 }
 
 /** A RegisterUsage-shaped request signed by the SDK's own signer, sent as raw HTTP. */
-export async function signedRequest(emulator: Emulator, c: SignedCall): Promise<RawResponse> {
+export async function signedRequest(emulator: TestEmulator, c: SignedCall): Promise<RawResponse> {
   const cred = c.credential ?? CRED;
   const signer = new SignatureV4({
     service: c.service ?? 'aws-marketplace',
     region: c.region ?? REGION,
-    credentials: { accessKeyId: cred.accessKeyId, secretAccessKey: cred.secretAccessKey },
+    credentials: { accessKeyId: cred.accessKeyId, secretAccessKey: cred.secretAccessKey, ...(c.sessionToken !== undefined ? { sessionToken: c.sessionToken } : {}) },
     sha256: NodeSha256,
   });
   const signed = await signer.sign(
@@ -163,12 +255,18 @@ export async function signedRequest(emulator: Emulator, c: SignedCall): Promise<
         host: `127.0.0.1:${emulator.port}`,
         'content-type': c.contentType ?? 'application/x-amz-json-1.1',
         'x-amz-target': c.target ?? 'AWSMPMeteringService.RegisterUsage',
+        ...c.headers,
       },
       body: c.body,
     },
-    c.signingDate !== undefined ? { signingDate: c.signingDate } : {},
+    { signingDate: c.signingDate ?? emulator.clock.now(), ...(c.unsigned !== undefined ? { unsignableHeaders: new Set(c.unsigned) } : {}) },
   );
-  return rawRequest(emulator.url, { headers: signed.headers, body: c.sendBody ?? c.body });
+  const headers: Record<string, string | string[]> = { ...signed.headers };
+  for (const [name, value] of Object.entries(c.sendHeaders ?? {})) {
+    if (value === null) delete headers[name];
+    else headers[name] = value;
+  }
+  return rawRequest(emulator.url, { headers, body: c.sendBody ?? c.body });
 }
 
 export interface ProcessResult {
@@ -188,10 +286,4 @@ export function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, 
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-}
-
-/** A clock the test moves by hand. Starts at the real time so SDK signatures (real time) are accepted. */
-export function manualClock(start = Date.now()): { now: () => Date; advance(ms: number): void } {
-  let t = start;
-  return { now: () => new Date(t), advance: (ms) => (t += ms) };
 }

@@ -1,19 +1,19 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_EMULATOR_CREDENTIALS } from '../../src/emulator/index.js';
-import type { Emulator } from '../../src/emulator/index.js';
-import { DIMENSION, manualClock, meter, meteringClient, PRODUCT, rawRequest, register, rejection, signedRequest, startTestEmulator } from './helpers.js';
+import { DIMENSION, EDGE_INSTANTS, JSON_TYPE, manualClock, meter, meteringClient, PRODUCT, QUIET, rawRequest, register, rejection, signedRequest, startTestEmulator } from './helpers.js';
+import type { TestEmulator } from './helpers.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
-/** A clock a quarter past some hour, so "this hour" and "the hour before" are unambiguous. */
-const quarterPast = (): number => Math.floor(Date.now() / HOUR) * HOUR + 15 * MINUTE;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-describe('MeterUsage through the AWS SDK v3', () => {
-  const clock = manualClock(quarterPast());
-  let emulator: Emulator;
+// Hours are taken from the emulator's clock, so the suite reads the same at any instant; the edges
+// (the last second of an hour, a year; a leap day) show it. Hour rounding at exact boundaries is in calendar.test.ts.
+describe.each([QUIET, ...EDGE_INSTANTS])('MeterUsage through the AWS SDK v3, the emulator\'s clock at %s', (instant) => {
+  const clock = manualClock(instant);
+  let emulator: TestEmulator;
   beforeAll(async () => {
-    emulator = await startTestEmulator({ now: clock.now, scenario: { meterUsageRateLimit: null, rateLimit: null } });
+    emulator = await startTestEmulator({ clock, scenario: { meterUsageRateLimit: null, rateLimit: null } });
   });
   afterAll(() => emulator.close());
   beforeEach(() => {
@@ -21,15 +21,13 @@ describe('MeterUsage through the AWS SDK v3', () => {
     emulator.setScenario({ mode: 'entitled', faultOperations: null });
   });
 
-  const pod = (name = 'pod-a') => meteringClient(emulator, { sessionToken: name, clock });
+  const pod = (name = 'pod-a') => meteringClient(emulator, { sessionToken: name });
   const lastHour = () => new Date(Math.floor(clock.now().getTime() / HOUR) * HOUR - HOUR);
   const at = (base: Date, ms: number) => new Date(base.getTime() + ms);
-  /** MeterUsage with the emulator's clock as the default Timestamp. */
-  const mu = (client: ReturnType<typeof pod>, input: Parameters<typeof meter>[1] = {}) => meter(client, { Timestamp: clock.now(), ...input });
 
   it('answers a MeteringRecordId and records the usage with its caller, hour and allocations', async () => {
     const hour = lastHour();
-    const out = await mu(pod(), {
+    const out = await meter(pod(), {
       Timestamp: at(hour, 42 * MINUTE),
       UsageQuantity: 12,
       UsageAllocations: [
@@ -66,15 +64,15 @@ describe('MeterUsage through the AWS SDK v3', () => {
   it('rounds the Timestamp down to the hour: the same quantity again is the original record, another is DuplicateRequestException', async () => {
     const hour = lastHour();
     const client = pod();
-    const first = await mu(client, { Timestamp: at(hour, MINUTE), UsageQuantity: 5 });
+    const first = await meter(client, { Timestamp: at(hour, MINUTE), UsageQuantity: 5 });
     // The SDK sends a fresh ClientToken with every command; the hour alone makes this idempotent.
-    expect((await mu(client, { Timestamp: at(hour, 59 * MINUTE + 59_000), UsageQuantity: 5 })).MeteringRecordId).toBe(first.MeteringRecordId);
-    const dup = await rejection(mu(client, { Timestamp: at(hour, 30 * MINUTE), UsageQuantity: 6 }));
+    expect((await meter(client, { Timestamp: at(hour, 59 * MINUTE + 59_000), UsageQuantity: 5 })).MeteringRecordId).toBe(first.MeteringRecordId);
+    const dup = await rejection(meter(client, { Timestamp: at(hour, 30 * MINUTE), UsageQuantity: 6 }));
     expect(dup.name).toBe('DuplicateRequestException');
     expect(dup.$metadata?.httpStatusCode).toBe(400);
     // The next hour is a new record; another dimension is too.
-    const next = await mu(client, { Timestamp: at(hour, HOUR), UsageQuantity: 6 });
-    const other = await mu(client, { Timestamp: at(hour, MINUTE), UsageQuantity: 6, UsageDimension: 'requests' });
+    const next = await meter(client, { Timestamp: at(hour, HOUR), UsageQuantity: 6 });
+    const other = await meter(client, { Timestamp: at(hour, MINUTE), UsageQuantity: 6, UsageDimension: 'requests' });
     expect(new Set([first.MeteringRecordId, next.MeteringRecordId, other.MeteringRecordId]).size).toBe(3);
     expect(emulator.records().map((r) => [r.hour, r.dimension, r.quantity])).toEqual([
       [hour.toISOString(), DIMENSION, 5],
@@ -86,8 +84,8 @@ describe('MeterUsage through the AWS SDK v3', () => {
 
   it('keeps one record per caller: another pod (session token) has its own hour', async () => {
     const hour = lastHour();
-    const a = await mu(pod('pod-a'), { Timestamp: hour, UsageQuantity: 5 });
-    const b = await mu(pod('pod-b'), { Timestamp: hour, UsageQuantity: 9 });
+    const a = await meter(pod('pod-a'), { Timestamp: hour, UsageQuantity: 5 });
+    const b = await meter(pod('pod-b'), { Timestamp: hour, UsageQuantity: 9 });
     expect(a.MeteringRecordId).not.toBe(b.MeteringRecordId);
     expect(emulator.totals()).toEqual({ [DIMENSION]: 14 });
   });
@@ -97,46 +95,46 @@ describe('MeterUsage through the AWS SDK v3', () => {
     const client = pod();
     const web = { AllocatedUsageQuantity: 3, Tags: [{ Key: 'team', Value: 'web' }, { Key: 'env', Value: 'prod' }] };
     const data = { AllocatedUsageQuantity: 7, Tags: [{ Key: 'team', Value: 'data' }] };
-    const first = await mu(client, { Timestamp: hour, UsageQuantity: 10, UsageAllocations: [web, data] });
+    const first = await meter(client, { Timestamp: hour, UsageQuantity: 10, UsageAllocations: [web, data] });
     const reordered = { ...web, Tags: [...web.Tags].reverse() };
-    expect((await mu(client, { Timestamp: hour, UsageQuantity: 10, UsageAllocations: [data, reordered] })).MeteringRecordId).toBe(first.MeteringRecordId);
+    expect((await meter(client, { Timestamp: hour, UsageQuantity: 10, UsageAllocations: [data, reordered] })).MeteringRecordId).toBe(first.MeteringRecordId);
     const split = [{ ...web, AllocatedUsageQuantity: 4 }, { ...data, AllocatedUsageQuantity: 6 }];
-    expect((await rejection(mu(client, { Timestamp: hour, UsageQuantity: 10, UsageAllocations: split }))).name).toBe('DuplicateRequestException');
-    expect((await rejection(mu(client, { Timestamp: hour, UsageQuantity: 10 }))).name).toBe('DuplicateRequestException');
+    expect((await rejection(meter(client, { Timestamp: hour, UsageQuantity: 10, UsageAllocations: split }))).name).toBe('DuplicateRequestException');
+    expect((await rejection(meter(client, { Timestamp: hour, UsageQuantity: 10 }))).name).toBe('DuplicateRequestException');
   });
 
   it('ClientToken: the same token with the same request is the original record; with another request IdempotencyConflictException (400)', async () => {
     const hour = lastHour();
     const client = pod();
-    const first = await mu(client, { Timestamp: hour, UsageQuantity: 5, ClientToken: 'retry-me' });
-    expect((await mu(client, { Timestamp: hour, UsageQuantity: 5, ClientToken: 'retry-me' })).MeteringRecordId).toBe(first.MeteringRecordId);
-    const conflict = await rejection(mu(client, { Timestamp: at(hour, HOUR), UsageQuantity: 5, ClientToken: 'retry-me' }));
+    const first = await meter(client, { Timestamp: hour, UsageQuantity: 5, ClientToken: 'retry-me' });
+    expect((await meter(client, { Timestamp: hour, UsageQuantity: 5, ClientToken: 'retry-me' })).MeteringRecordId).toBe(first.MeteringRecordId);
+    const conflict = await rejection(meter(client, { Timestamp: at(hour, HOUR), UsageQuantity: 5, ClientToken: 'retry-me' }));
     expect(conflict.name).toBe('IdempotencyConflictException');
     expect(conflict.$metadata?.httpStatusCode).toBe(400);
     // Tokens are the account's: another pod of the same account conflicts too.
-    expect((await rejection(mu(pod('pod-b'), { Timestamp: hour, UsageQuantity: 6, ClientToken: 'retry-me' }))).name).toBe('IdempotencyConflictException');
+    expect((await rejection(meter(pod('pod-b'), { Timestamp: hour, UsageQuantity: 6, ClientToken: 'retry-me' }))).name).toBe('IdempotencyConflictException');
     expect(emulator.records()).toHaveLength(1);
   });
 
   it('DryRun runs the checks, answers {} and records nothing, even over an hour that already has a record', async () => {
     const hour = lastHour();
     const client = pod();
-    const dry = await mu(client, { Timestamp: hour, UsageQuantity: 0, DryRun: true });
+    const dry = await meter(client, { Timestamp: hour, UsageQuantity: 0, DryRun: true });
     expect(dry.MeteringRecordId).toBeUndefined();
     expect(emulator.records()).toEqual([]);
-    await mu(client, { Timestamp: hour, UsageQuantity: 5 });
-    expect((await mu(client, { Timestamp: hour, UsageQuantity: 0, DryRun: true })).MeteringRecordId).toBeUndefined();
+    await meter(client, { Timestamp: hour, UsageQuantity: 5 });
+    expect((await meter(client, { Timestamp: hour, UsageQuantity: 0, DryRun: true })).MeteringRecordId).toBeUndefined();
     expect(emulator.records()).toHaveLength(1);
-    expect((await rejection(mu(client, { Timestamp: at(clock.now(), -7 * HOUR), DryRun: true }))).name).toBe('TimestampOutOfBoundsException');
+    expect((await rejection(meter(client, { Timestamp: at(clock.now(), -7 * HOUR), DryRun: true }))).name).toBe('TimestampOutOfBoundsException');
   });
 
   it('accepts Timestamps from 6 hours back to 5 minutes ahead of its clock, and nothing outside', async () => {
     const client = pod();
     const now = clock.now();
-    expect((await mu(client, { Timestamp: at(now, -6 * HOUR) })).MeteringRecordId).toMatch(UUID);
-    expect((await mu(client, { Timestamp: at(now, 5 * MINUTE), UsageDimension: 'requests' })).MeteringRecordId).toMatch(UUID);
+    expect((await meter(client, { Timestamp: at(now, -6 * HOUR) })).MeteringRecordId).toMatch(UUID);
+    expect((await meter(client, { Timestamp: at(now, 5 * MINUTE), UsageDimension: 'requests' })).MeteringRecordId).toMatch(UUID);
     for (const t of [at(now, -6 * HOUR - 1000), at(now, 5 * MINUTE + 1000), new Date(0)]) {
-      const err = await rejection(mu(client, { Timestamp: t, UsageDimension: 'other' }));
+      const err = await rejection(meter(client, { Timestamp: t, UsageDimension: 'other' }));
       expect(err.name).toBe('TimestampOutOfBoundsException');
       expect(err.message).toMatch(/^The timestamp value passed in the UsageRecord is out of allowed range\. /);
     }
@@ -152,7 +150,7 @@ describe('MeterUsage through the AWS SDK v3', () => {
     ],
     [[{ AllocatedUsageQuantity: 10, Tags: [{ Key: 'team', Value: 'a' }, { Key: 'team', Value: 'b' }] }], 'InvalidTagException', /tag key "team" more than once/],
   ])('allocations %j -> %s', async (UsageAllocations, name, message) => {
-    const err = await rejection(mu(pod(), { UsageQuantity: 10, UsageAllocations }));
+    const err = await rejection(meter(pod(), { UsageQuantity: 10, UsageAllocations }));
     expect(err.name).toBe(name);
     expect(err.message).toMatch(message);
   });
@@ -175,7 +173,7 @@ describe('MeterUsage through the AWS SDK v3', () => {
       [{ Timestamp: undefined }, /Value null at 'timestamp' failed to satisfy constraint: Member must not be null/],
     ];
     for (const [input, message] of cases) {
-      const err = await rejection(mu(client, input));
+      const err = await rejection(meter(client, input));
       expect(err.name, JSON.stringify(input)).toBe('ValidationException');
       expect(err.message).toMatch(message);
     }
@@ -184,7 +182,7 @@ describe('MeterUsage through the AWS SDK v3', () => {
 
   it('answers SerializationException for wire types the shape cannot read', async () => {
     const send = async (body: Record<string, unknown>) =>
-      (await signedRequest(emulator, { target: 'AWSMPMeteringService.MeterUsage', body: JSON.stringify({ ProductCode: PRODUCT, UsageDimension: 'd', ...body }), signingDate: clock.now() })).json();
+      (await signedRequest(emulator, { target: 'AWSMPMeteringService.MeterUsage', body: JSON.stringify({ ProductCode: PRODUCT, UsageDimension: 'd', ...body }) })).json();
     expect(await send({ Timestamp: '2024-01-01T00:00:00Z' })).toEqual({ __type: 'SerializationException', message: 'STRING_VALUE can not be converted to a Timestamp' });
     expect(await send({ Timestamp: 1, DryRun: 'yes' })).toEqual({ __type: 'SerializationException', message: 'STRING_VALUE can not be converted to a Boolean' });
     expect(await send({ Timestamp: 1, UsageAllocations: { AllocatedUsageQuantity: 1 } })).toEqual({ __type: 'SerializationException', message: 'Start of structure or map found where not expected.' });
@@ -197,16 +195,16 @@ describe('MeterUsage through the AWS SDK v3', () => {
   it('a caller\'s FIRST call of either kind is denied in not-entitled mode, and only that one', async () => {
     emulator.setScenario({ mode: 'not-entitled' });
     const a = pod('pod-a');
-    expect((await rejection(mu(a, { DryRun: true }))).name).toBe('CustomerNotEntitledException');
-    expect((await mu(a, { DryRun: true })).MeteringRecordId).toBeUndefined();
+    expect((await rejection(meter(a, { DryRun: true }))).name).toBe('CustomerNotEntitledException');
+    expect((await meter(a, { DryRun: true })).MeteringRecordId).toBeUndefined();
     expect((await register(a)).Signature).toBeTruthy();
     const b = pod('pod-b');
     expect((await rejection(register(b))).name).toBe('CustomerNotEntitledException');
-    expect((await mu(b)).MeteringRecordId).toMatch(UUID);
+    expect((await meter(b)).MeteringRecordId).toMatch(UUID);
     // A call that fails its own checks is not the first call.
     const c = pod('pod-c');
-    expect((await rejection(mu(c, { Timestamp: new Date(0) }))).name).toBe('TimestampOutOfBoundsException');
-    expect((await rejection(mu(c))).name).toBe('CustomerNotEntitledException');
+    expect((await rejection(meter(c, { Timestamp: new Date(0) }))).name).toBe('TimestampOutOfBoundsException');
+    expect((await rejection(meter(c))).name).toBe('CustomerNotEntitledException');
     expect(emulator.state().knownCallers).toBe(3);
   });
 
@@ -216,26 +214,26 @@ describe('MeterUsage through the AWS SDK v3', () => {
     ['invalid-product-code', 'InvalidProductCodeException'],
   ] as const)('mode %s answers %s on every MeterUsage call', async (mode, name) => {
     emulator.setScenario({ mode });
-    for (let i = 0; i < 2; i++) expect((await rejection(mu(pod()))).name).toBe(name);
+    for (let i = 0; i < 2; i++) expect((await rejection(meter(pod()))).name).toBe(name);
     expect(emulator.state().knownCallers).toBe(0);
   });
 
   it.each(['platform-not-supported', 'invalid-public-key-version'] as const)('mode %s is RegisterUsage\'s only: MeterUsage succeeds', async (mode) => {
     emulator.setScenario({ mode });
-    expect((await mu(pod())).MeteringRecordId).toMatch(UUID);
+    expect((await meter(pod())).MeteringRecordId).toMatch(UUID);
   });
 
   it('faultOperations: throttle and 500s for MeterUsage only, while RegisterUsage keeps succeeding', async () => {
     emulator.setScenario({ throttle: 2, internalError: 1, faultOperations: ['MeterUsage'] });
     const client = pod();
     expect((await register(client)).Signature).toBeTruthy();
-    expect((await rejection(mu(client))).name).toBe('ThrottlingException');
+    expect((await rejection(meter(client))).name).toBe('ThrottlingException');
     expect((await register(client)).Signature).toBeTruthy();
-    expect((await rejection(mu(client))).name).toBe('ThrottlingException');
-    const fault = await rejection(mu(client));
+    expect((await rejection(meter(client))).name).toBe('ThrottlingException');
+    const fault = await rejection(meter(client));
     expect(fault.name).toBe('InternalServiceErrorException');
     expect(fault.$metadata?.httpStatusCode).toBe(500);
-    expect((await mu(client)).MeteringRecordId).toMatch(UUID);
+    expect((await meter(client)).MeteringRecordId).toMatch(UUID);
     expect(emulator.state().counts).toEqual({
       RegisterUsage: { success: 2 },
       MeterUsage: { ThrottlingException: 2, InternalServiceErrorException: 1, success: 1 },
@@ -245,7 +243,7 @@ describe('MeterUsage through the AWS SDK v3', () => {
   it('faultOperations limits the mode too: disabled-api for RegisterUsage leaves MeterUsage alone', async () => {
     emulator.setScenario({ mode: 'disabled-api', faultOperations: ['RegisterUsage'] });
     expect((await rejection(register(pod()))).name).toBe('DisabledApiException');
-    expect((await mu(pod())).MeteringRecordId).toMatch(UUID);
+    expect((await meter(pod())).MeteringRecordId).toMatch(UUID);
   });
 
   it('faultOperations rejects names that are not operations', () => {
@@ -256,21 +254,21 @@ describe('MeterUsage through the AWS SDK v3', () => {
 
   it('GET /_emulator/records lists the records with totals; POST /_emulator/reset clears them', async () => {
     const hour = lastHour();
-    await mu(pod(), { Timestamp: hour, UsageQuantity: 3 });
-    await mu(pod(), { Timestamp: hour, UsageQuantity: 4, UsageDimension: 'requests' });
+    await meter(pod(), { Timestamp: hour, UsageQuantity: 3 });
+    await meter(pod(), { Timestamp: hour, UsageQuantity: 4, UsageDimension: 'requests' });
     const res = await rawRequest(emulator.url, { method: 'GET', path: '/_emulator/records' });
     expect(res.status).toBe(200);
     expect(res.json()).toEqual({ records: emulator.records(), totals: { [DIMENSION]: 3, requests: 4 } });
-    await rawRequest(emulator.url, { method: 'POST', path: '/_emulator/reset' });
+    await rawRequest(emulator.url, { method: 'POST', path: '/_emulator/reset', headers: JSON_TYPE });
     expect((await rawRequest(emulator.url, { method: 'GET', path: '/_emulator/records' })).json()).toEqual({ records: [], totals: {} });
     // After a reset the hour is free again.
-    await mu(pod(), { Timestamp: hour, UsageQuantity: 8 });
+    await meter(pod(), { Timestamp: hour, UsageQuantity: 8 });
     expect(emulator.totals()).toEqual({ [DIMENSION]: 8 });
   });
 });
 
 describe('configured products and dimensions, and the look-back option', () => {
-  let emulator: Emulator;
+  let emulator: TestEmulator;
   beforeAll(async () => {
     emulator = await startTestEmulator({ productCodes: [PRODUCT], dimensions: [DIMENSION, 'requests'], meterUsageLookBackHours: 1 });
   });
@@ -288,8 +286,11 @@ describe('configured products and dimensions, and the look-back option', () => {
   });
 
   it('uses meterUsageLookBackHours for the window', async () => {
-    const err = await rejection(meter(meteringClient(emulator), { Timestamp: new Date(Date.now() - HOUR - MINUTE) }));
+    const now = emulator.clock.now().getTime();
+    expect((await meter(meteringClient(emulator), { Timestamp: new Date(now - HOUR) })).MeteringRecordId).toMatch(UUID);
+    const err = await rejection(meter(meteringClient(emulator), { Timestamp: new Date(now - HOUR - 1000), UsageDimension: 'requests' }));
     expect(err.name).toBe('TimestampOutOfBoundsException');
+    expect(err.message).toContain('(1 h back)');
   });
 
   it('rejects bad options, each named', async () => {
@@ -300,7 +301,7 @@ describe('configured products and dimensions, and the look-back option', () => {
 });
 
 describe('the region is named per operation', () => {
-  let emulator: Emulator;
+  let emulator: TestEmulator;
   beforeAll(async () => {
     emulator = await startTestEmulator({ region: 'eu-central-1' });
   });
@@ -323,16 +324,16 @@ describe('the region is named per operation', () => {
 });
 
 describe('per-operation rate limits', () => {
-  const clock = manualClock();
+  const clock = manualClock(QUIET);
   const second = { accessKeyId: 'AKIAEMULATOR00000002', secretAccessKey: 'second/secret', accountId: '444455556666' };
-  let emulator: Emulator;
+  let emulator: TestEmulator;
   beforeAll(async () => {
-    emulator = await startTestEmulator({ now: clock.now, credentials: [...DEFAULT_EMULATOR_CREDENTIALS, second] });
+    emulator = await startTestEmulator({ clock, credentials: [...DEFAULT_EMULATOR_CREDENTIALS, second] });
   });
   afterAll(() => emulator.close());
 
   it('MeterUsage has its own bucket of 10/s per account, apart from RegisterUsage\'s 5/s', async () => {
-    const client = meteringClient(emulator, { clock });
+    const client = meteringClient(emulator);
     const settle = async (calls: Promise<unknown>[]) => {
       const results = await Promise.allSettled(calls);
       const throttled = results.filter((r) => r.status === 'rejected' && (r.reason as Error).name === 'ThrottlingException').length;
@@ -340,7 +341,7 @@ describe('per-operation rate limits', () => {
     };
     expect(await settle(Array.from({ length: 14 }, () => meter(client, { DryRun: true })))).toEqual({ ok: 10, throttled: 4 });
     expect(await settle(Array.from({ length: 7 }, () => register(client)))).toEqual({ ok: 5, throttled: 2 });
-    const other = meteringClient(emulator, { accessKeyId: second.accessKeyId, secretAccessKey: second.secretAccessKey, clock });
+    const other = meteringClient(emulator, { accessKeyId: second.accessKeyId, secretAccessKey: second.secretAccessKey });
     expect((await meter(other, { DryRun: true })).MeteringRecordId).toBeUndefined();
     // 300 ms at 10/s gives MeterUsage 3 tokens back.
     clock.advance(300);
@@ -350,7 +351,7 @@ describe('per-operation rate limits', () => {
   it('meterUsageRateLimit can be changed or switched off without touching RegisterUsage\'s', async () => {
     emulator.reset();
     emulator.setScenario({ meterUsageRateLimit: { perSecond: 1, burst: 2 } });
-    const client = meteringClient(emulator, { clock });
+    const client = meteringClient(emulator);
     const results = await Promise.allSettled(Array.from({ length: 3 }, () => meter(client, { DryRun: true })));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
     emulator.setScenario({ meterUsageRateLimit: null });

@@ -1,17 +1,17 @@
 import { BatchMeterUsageCommand, ResolveCustomerCommand } from '@aws-sdk/client-marketplace-metering';
 import type { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Emulator } from '../../src/emulator/index.js';
-import { DIMENSION, manualClock, meteringClient, PRODUCT, rawRequest, rejection, startTestEmulator } from './helpers.js';
+import { DIMENSION, JSON_TYPE, manualClock, meteringClient, PRODUCT, QUIET, rawRequest, rejection, startTestEmulator } from './helpers.js';
+import type { TestEmulator } from './helpers.js';
 
 const ACCOUNT = '123456789012';
 const LICENSE = 'arn:aws:license-manager::294406891311:license:l-00000000000000000000000000000001';
 
 describe('ResolveCustomer through the AWS SDK v3, with tokens from the admin endpoint', () => {
-  const clock = manualClock();
-  let emulator: Emulator;
+  const clock = manualClock(QUIET);
+  let emulator: TestEmulator;
   beforeAll(async () => {
-    emulator = await startTestEmulator({ now: clock.now, productCodes: [PRODUCT], scenario: { resolveCustomerRateLimit: null } });
+    emulator = await startTestEmulator({ clock, productCodes: [PRODUCT], scenario: { resolveCustomerRateLimit: null } });
   });
   afterAll(() => emulator.close());
   beforeEach(() => {
@@ -19,9 +19,9 @@ describe('ResolveCustomer through the AWS SDK v3, with tokens from the admin end
     emulator.setScenario({ mode: 'entitled', latencyMs: 0, resolveCustomerRateLimit: null });
   });
 
-  const client = (): MarketplaceMeteringClient => meteringClient(emulator, { clock });
+  const client = (): MarketplaceMeteringClient => meteringClient(emulator);
   const resolve = (token: string) => client().send(new ResolveCustomerCommand({ RegistrationToken: token }));
-  const issue = async (body: unknown) => rawRequest(emulator.url, { method: 'POST', path: '/_emulator/registration-tokens', body: JSON.stringify(body) });
+  const issue = async (body: unknown) => rawRequest(emulator.url, { method: 'POST', path: '/_emulator/registration-tokens', headers: JSON_TYPE, body: JSON.stringify(body) });
 
   it('POST /_emulator/registration-tokens issues a token that resolves to the customer, the same way every time', async () => {
     const res = await issue({ customerAWSAccountId: ACCOUNT, productCode: PRODUCT, licenseArn: LICENSE });
@@ -85,7 +85,7 @@ describe('ResolveCustomer through the AWS SDK v3, with tokens from the admin end
       'expiresInSeconds must be an integer from 1 to 604800',
     ]);
     expect((await issue({ productCode: PRODUCT })).json()['problems']).toEqual(['customerAWSAccountId is required']);
-    expect((await rawRequest(emulator.url, { method: 'POST', path: '/_emulator/registration-tokens', body: 'token please' })).status).toBe(400);
+    expect((await rawRequest(emulator.url, { method: 'POST', path: '/_emulator/registration-tokens', headers: JSON_TYPE, body: 'token please' })).status).toBe(400);
     expect(() => emulator.issueRegistrationToken({ customerAWSAccountId: ACCOUNT, productCode: '' })).toThrow(/^invalid registration token request: productCode must be a product code/);
   });
 
@@ -99,7 +99,7 @@ describe('ResolveCustomer through the AWS SDK v3, with tokens from the admin end
     emulator.setScenario({ mode: 'not-entitled' });
     expect((await resolve(registrationToken)).ProductCode).toBe(PRODUCT);
     emulator.setScenario({ mode: 'entitled', latencyMs: 300 });
-    const slow = meteringClient(emulator, { clock, requestTimeout: 50 });
+    const slow = meteringClient(emulator, { requestTimeout: 50 });
     expect((await rejection(slow.send(new ResolveCustomerCommand({ RegistrationToken: registrationToken })))).name).toBe('TimeoutError');
   });
 

@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import { verifySigV4 } from '../../src/emulator/sigv4.js';
 import type { WireRequest } from '../../src/emulator/sigv4.js';
-import type { Emulator } from '../../src/emulator/index.js';
-import { CRED, manualClock, meteringClient, PRODUCT, rawRequest, register, rejection, signedRequest, startTestEmulator } from './helpers.js';
+import { CRED, manualClock, meteringClient, PRODUCT, QUIET, rawRequest, register, rejection, signedRequest, startTestEmulator } from './helpers.js';
+import type { TestEmulator } from './helpers.js';
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 describe('the SigV4 verifier against AWS\'s published test-suite vectors', () => {
   const suite = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', accountId: '123456789012' };
@@ -35,13 +38,16 @@ describe('the SigV4 verifier against AWS\'s published test-suite vectors', () =>
 });
 
 describe('SigV4 failures as AWS answers them', () => {
-  const clock = manualClock();
-  let emulator: Emulator;
+  const clock = manualClock(QUIET);
+  let emulator: TestEmulator;
   beforeAll(async () => {
-    emulator = await startTestEmulator({ now: clock.now, scenario: { rateLimit: null } });
+    emulator = await startTestEmulator({ clock, scenario: { rateLimit: null } });
   });
   afterAll(() => emulator.close());
-  beforeEach(() => emulator.reset());
+  beforeEach(() => {
+    emulator.reset();
+    clock.set(QUIET);
+  });
 
   it('wrong secret key: 403 InvalidSignatureException', async () => {
     const err = await rejection(register(meteringClient(emulator, { secretAccessKey: 'not-the-secret' })));
@@ -60,16 +66,23 @@ describe('SigV4 failures as AWS answers them', () => {
     expect((await rejection(register(meteringClient(emulator, { region: 'eu-west-1' })))).name).toBe('InvalidRegionException');
   });
 
-  it('client clock 10 minutes behind: "Signature expired"; 10 minutes ahead: "Signature not yet current"', async () => {
-    clock.advance(10 * 60_000);
-    const behind = await rejection(register(meteringClient(emulator)));
+  it('client clock 10 minutes behind: "Signature expired"; 10 minutes ahead: "Signature not yet current"; 5 minutes either way is accepted', async () => {
+    // The client's own clock stays at QUIET (12:15:00) while the emulator's moves.
+    const client = () => meteringClient(emulator, { clock: manualClock(QUIET) });
+    clock.set('2027-06-15T12:25:00Z');
+    const behind = await rejection(register(client()));
     expect(behind.name).toBe('InvalidSignatureException');
-    expect(behind.message).toMatch(/^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 5 min\.\)$/);
-    clock.advance(-20 * 60_000);
-    const ahead = await rejection(register(meteringClient(emulator)));
-    expect(ahead.message).toMatch(/^Signature not yet current: /);
-    clock.advance(10 * 60_000);
-    expect((await register(meteringClient(emulator))).Signature).toBeTruthy();
+    expect(behind.$metadata?.httpStatusCode).toBe(403);
+    expect(behind.message).toBe('Signature expired: 20270615T121500Z is now earlier than 20270615T122000Z (20270615T122500Z - 5 min.)');
+    clock.set('2027-06-15T12:05:00Z');
+    const ahead = await rejection(register(client()));
+    expect(ahead.message).toBe('Signature not yet current: 20270615T121500Z is still later than 20270615T121000Z (20270615T120500Z + 5 min.)');
+    for (const at of ['2027-06-15T12:20:00Z', '2027-06-15T12:10:00Z']) {
+      clock.set(at);
+      expect((await register(client())).Signature, at).toBeTruthy();
+    }
+    clock.set('2027-06-15T12:20:01Z');
+    expect((await rejection(register(client()))).message).toMatch(/^Signature expired: /);
   });
 
   it('missing Authorization: 403 MissingAuthenticationTokenException with AWS JSON error headers', async () => {
@@ -98,6 +111,100 @@ describe('SigV4 failures as AWS answers them', () => {
     expect(res.json()['__type']).toBe('InvalidSignatureException');
   });
 
+  it('x-amz-content-sha256: UNSIGNED-PAYLOAD is refused, so a body replaced after signing mints no token for another product', async () => {
+    const signedFor = JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1, Nonce: 'n-1' });
+    const replaced = JSON.stringify({ ProductCode: 'prod-someone-elses', PublicKeyVersion: 1, Nonce: 'n-1' });
+    for (const sendBody of [signedFor, replaced]) {
+      // The SDK's signer uses a declared x-amz-content-sha256 as the payload hash, as AWS's signers do.
+      const res = await signedRequest(emulator, { body: signedFor, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }, sendBody });
+      expect(res.status).toBe(403);
+      expect(res.json()).toEqual({
+        __type: 'InvalidSignatureException',
+        message: `The provided 'x-amz-content-sha256' header does not match what was computed. This service signs the payload: the header may only carry the lowercase hex SHA-256 of the body (${sha256(sendBody)}), got 'UNSIGNED-PAYLOAD'.`,
+      });
+    }
+    expect(emulator.calls().map((c) => [c.productCode, c.outcome])).toEqual([
+      [PRODUCT, 'InvalidSignatureException'],
+      ['prod-someone-elses', 'InvalidSignatureException'],
+    ]);
+  });
+
+  it('the payload hash is always the body\'s: any other x-amz-content-sha256 is refused, however it was signed', async () => {
+    const body = JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1 });
+    for (const declared of ['STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', sha256('{}'), sha256(body).toUpperCase(), '']) {
+      const res = await signedRequest(emulator, { body, headers: { 'x-amz-content-sha256': declared } });
+      expect(res.status, declared).toBe(403);
+      expect(res.json()['message']).toContain(`got '${declared}'`);
+    }
+    // The same request with the body's own hash, as the SDK sends it.
+    expect((await signedRequest(emulator, { body, headers: { 'x-amz-content-sha256': sha256(body) } })).status).toBe(200);
+    expect((await signedRequest(emulator, { body })).status).toBe(200);
+  });
+
+  describe('every header that decides who calls or what is called must be signed', () => {
+    const body = JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1, Nonce: 'n-2' });
+
+    it.each(['x-amz-security-token', 'x-amz-target', 'content-type', 'x-amz-date', 'x-amz-content-sha256', 'x-amz-user-agent'])(
+      '%s present but not signed: 403 InvalidSignatureException naming it',
+      async (header) => {
+        const res = await signedRequest(emulator, { body, sessionToken: 'session-of-pod-a', headers: { 'x-amz-user-agent': 'aws-sdk-js/3' }, unsigned: [header] });
+        expect(res.status).toBe(403);
+        expect(res.json()).toEqual({ __type: 'InvalidSignatureException', message: `There were headers present in the request which were not signed: ${header}.` });
+        expect(emulator.state().knownCallers).toBe(0);
+      },
+    );
+
+    it('an unsigned session token cannot be swapped to become another caller', async () => {
+      emulator.setScenario({ mode: 'not-entitled' });
+      try {
+        // Pod A's first call is denied; a replay of a signed call with pod B's token would be a "first call" of B.
+        const forged = await signedRequest(emulator, {
+          body,
+          sessionToken: 'session-of-pod-a',
+          unsigned: ['x-amz-security-token'],
+          sendHeaders: { 'x-amz-security-token': 'session-of-pod-b' },
+        });
+        expect(forged.json()['__type']).toBe('InvalidSignatureException');
+        expect(emulator.state().knownCallers).toBe(0);
+        // Signed, the token is the caller: A is denied once, then admitted.
+        expect((await signedRequest(emulator, { body, sessionToken: 'session-of-pod-a' })).json()['__type']).toBe('CustomerNotEntitledException');
+        expect((await signedRequest(emulator, { body, sessionToken: 'session-of-pod-a' })).status).toBe(200);
+        // Changing a signed token breaks the signature.
+        const swapped = await signedRequest(emulator, { body, sessionToken: 'session-of-pod-a', sendHeaders: { 'x-amz-security-token': 'session-of-pod-b' } });
+        expect(swapped.json()['message']).toMatch(/^The request signature we calculated does not match/);
+        expect(emulator.state().knownCallers).toBe(1);
+      } finally {
+        emulator.setScenario({ mode: 'entitled' });
+      }
+    });
+
+    it('Host not signed: 403 InvalidSignatureException, as AWS answers it', async () => {
+      const res = await signedRequest(emulator, { body, unsigned: ['host'] });
+      expect(res.status).toBe(403);
+      expect(res.json()).toEqual({ __type: 'InvalidSignatureException', message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization." });
+    });
+
+    it.each([
+      ['x-amz-target', ['AWSMPMeteringService.RegisterUsage', 'AWSMPMeteringService.MeterUsage']],
+      ['x-amz-security-token', ['session-of-pod-a', 'session-of-pod-b']],
+      ['content-type', ['application/x-amz-json-1.1', 'application/x-amz-json-1.1']],
+    ])('%s more than once is refused, whatever was signed', async (header, values) => {
+      const res = await signedRequest(emulator, { body, sessionToken: 'session-of-pod-a', sendHeaders: { [header]: values } });
+      expect(res.status).toBe(403);
+      expect(res.json()).toEqual({ __type: 'InvalidSignatureException', message: `The request has 2 '${header}' headers; it must have at most one.` });
+    });
+
+    it('headers that change nothing may stay unsigned or change after signing (user-agent, amz-sdk-*, trace ids)', async () => {
+      const res = await signedRequest(emulator, {
+        body,
+        headers: { 'user-agent': 'signed-agent', 'amz-sdk-invocation-id': 'x' },
+        unsigned: ['user-agent', 'amz-sdk-invocation-id'],
+        sendHeaders: { 'user-agent': 'another-agent', 'amz-sdk-request': 'attempt=1; max=1', 'x-amzn-trace-id': 'Root=1-00000000-000000000000000000000000' },
+      });
+      expect(res.status).toBe(200);
+    });
+  });
+
   it('a correctly signed raw request succeeds, with a request id on success too', async () => {
     const res = await signedRequest(emulator, { body: JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1, Nonce: 'raw' }) });
     expect(res.status).toBe(200);
@@ -109,7 +216,7 @@ describe('SigV4 failures as AWS answers them', () => {
 });
 
 describe('operation dispatch', () => {
-  let emulator: Emulator;
+  let emulator: TestEmulator;
   beforeAll(async () => {
     emulator = await startTestEmulator();
   });
@@ -129,7 +236,7 @@ describe('operation dispatch', () => {
   it('counts calls under their operation name, and targets it does not know under "unknown"', async () => {
     emulator.reset();
     const client = meteringClient(emulator);
-    await client.send(new MeterUsageCommand({ ProductCode: PRODUCT, Timestamp: new Date(), UsageDimension: 'd', DryRun: true }));
+    await client.send(new MeterUsageCommand({ ProductCode: PRODUCT, Timestamp: emulator.clock.now(), UsageDimension: 'd', DryRun: true }));
     await signedRequest(emulator, { target: 'AWSMPMeteringService.StealTokens', body: '{}' });
     expect(emulator.state().counts).toEqual({ MeterUsage: { success: 1 }, unknown: { UnknownOperationException: 1 } });
   });

@@ -2,19 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
 import { BAD_TOKENS } from '../../src/emulator/index.js';
-import type { BadToken, Emulator } from '../../src/emulator/index.js';
-import { manualClock, meteringClient, PRODUCT, register, startTestEmulator } from './helpers.js';
+import type { BadToken } from '../../src/emulator/index.js';
+import { manualClock, meteringClient, PRODUCT, QUIET, register, startTestEmulator } from './helpers.js';
+import type { TestEmulator } from './helpers.js';
 
 const NONCE = 'nonce-for-tokens';
 
 describe('badToken scenarios mint the defective tokens verifiers must handle', () => {
-  const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
-  const iat = Math.floor(clock.now().getTime() / 1000);
-  let emulator: Emulator;
+  const clock = manualClock(QUIET);
+  const iat = Date.parse(QUIET) / 1000;
+  let emulator: TestEmulator;
   let ps256: Awaited<ReturnType<typeof importSPKI>>;
 
   beforeAll(async () => {
-    emulator = await startTestEmulator({ now: clock.now, scenario: { rateLimit: null } });
+    emulator = await startTestEmulator({ clock, scenario: { rateLimit: null } });
     ps256 = await importSPKI(emulator.publicKeyPem, 'PS256');
   });
   afterAll(() => emulator.close());

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Emulator } from '../../src/emulator/index.js';
 import { meteringClient, PRODUCT, register, rejection, signedRequest, startTestEmulator } from './helpers.js';
+import type { TestEmulator } from './helpers.js';
 
 describe('input validation, as AWS JSON services answer it', () => {
-  let emulator: Emulator;
+  let emulator: TestEmulator;
   beforeAll(async () => {
     emulator = await startTestEmulator({ scenario: { rateLimit: null } });
   });

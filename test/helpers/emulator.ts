@@ -5,16 +5,26 @@ import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator, type Scenar
 export const REGION = 'us-east-1';
 export const CREDENTIAL = DEFAULT_EMULATOR_CREDENTIALS[0] as (typeof DEFAULT_EMULATOR_CREDENTIALS)[number];
 
-/** An emulator on an ephemeral loopback port, closed after the current test. 2048-bit keys keep tests quick. */
-export async function emulator(scenario: Partial<Scenario> = {}): Promise<Emulator> {
-  const emu = await startEmulator({ region: REGION, keyBits: 2048, scenario });
+/**
+ * An emulator on an ephemeral loopback port, closed after the current test. 2048-bit keys keep tests quick.
+ * `now` is the emulator's clock. The default is the machine's clock on purpose: these emulators serve
+ * a sidecar (in-process or a real process) that signs with the machine's clock, and RegisterUsage has
+ * no calendar rule. A test of anything that depends on the date passes its own clock here and to
+ * meteringClient, and to the code under test.
+ */
+export async function emulator(scenario: Partial<Scenario> = {}, options: { now?: () => Date } = {}): Promise<Emulator> {
+  const emu = await startEmulator({ region: REGION, keyBits: 2048, scenario, now: options.now ?? (() => new Date()) });
   afterEach(() => emu.close());
   return emu;
 }
 
-/** The real SDK client, over real HTTP, pointed at the emulator. */
-export function meteringClient(emu: Emulator, options: { accessKeyId?: string; secretAccessKey?: string; sessionToken?: string; region?: string } = {}) {
-  return new MarketplaceMeteringClient({
+/** The real SDK client, over real HTTP, pointed at the emulator; `now` puts its signing on the emulator's clock. */
+export function meteringClient(
+  emu: Emulator,
+  options: { accessKeyId?: string; secretAccessKey?: string; sessionToken?: string; region?: string; now?: () => Date } = {},
+) {
+  const { now } = options;
+  const client = new MarketplaceMeteringClient({
     endpoint: emu.url,
     region: options.region ?? REGION,
     maxAttempts: 1,
@@ -24,6 +34,17 @@ export function meteringClient(emu: Emulator, options: { accessKeyId?: string; s
       ...(options.sessionToken === undefined ? {} : { sessionToken: options.sessionToken }),
     },
   });
+  if (now !== undefined) {
+    // The SDK signs at Date.now() + systemClockOffset; set before every request, it follows the clock as a test moves it.
+    client.middlewareStack.add(
+      (next) => (args) => {
+        client.config.systemClockOffset = now().getTime() - Date.now();
+        return next(args);
+      },
+      { step: 'build', name: 'signOnTheTestClock' },
+    );
+  }
+  return client;
 }
 
 /** Environment for a sidecar process that talks to the emulator, isolated from this machine's AWS files. */
