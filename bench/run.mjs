@@ -18,7 +18,7 @@ import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator } from '../dist/emulator/in
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BUNDLE = join(root, 'dist/bundle/entitlement-sidecar.mjs');
-const UNBUNDLED = join(root, 'dist/cli.js');
+const UNBUNDLED = join(root, 'dist/cli/main.js');
 const BARE = join(root, 'bench/bare-register.mjs');
 const MEASURE = join(root, 'bench/measure.py');
 const AWS_CLI = process.env.AWS_CLI ?? '/usr/bin/aws';

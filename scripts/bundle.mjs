@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the CLI (src/cli.ts and everything it imports, AWS SDK, pino, jose, the emulator...) into
+// Bundles the CLI (src/cli/main.ts and everything it imports, AWS SDK, pino, jose, the emulator...) into
 // dist/bundle/: the entry entitlement-sidecar.mjs plus chunks/, so the image's last stage needs no
 // node_modules. Code splitting keeps what a command does not use out of its start-up: `check` loads no
 // AWS SDK, and @kubernetes/client-node (about 70 MiB and half a second to load) is read only when the
@@ -32,7 +32,7 @@ const banner = [
 
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { 'entitlement-sidecar': 'src/cli.ts' },
+  entryPoints: { 'entitlement-sidecar': 'src/cli/main.ts' },
   outdir,
   outExtension: { '.js': '.mjs' },
   splitting: true,

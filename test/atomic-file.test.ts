@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { removeIfExists, removeStaleTemporaries, writeFileAtomic } from '../src/atomic-file.js';
+import { removeIfExists, removeStaleTemporaries, writeFileAtomic } from '../src/shared/atomic-file.js';
 import { tempDir } from './helpers/tmp.js';
 
 /** A separate process that reads the file as fast as it can until told to stop, and counts what it saw. */

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadSidecarConfig } from '../src/config.js';
+import { ConfigError, loadSidecarConfig } from '../src/config/settings.js';
 import { rsaKeyPair } from './helpers/keys.js';
 import { tempDir } from './helpers/tmp.js';
 

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { verifyEntitlementFile } from '../src/entitlement-verifier.js';
+import { verifyEntitlementFile } from '../src/entitlement/verify-file.js';
 import { emulator, sidecarAwsEnv } from './helpers/emulator.js';
 import { startCli } from './helpers/process.js';
 import { tempDir } from './helpers/tmp.js';

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeCredentialSource } from '../src/credentials.js';
+import { describeCredentialSource } from '../src/aws/credentials.js';
 import { tempDir } from './helpers/tmp.js';
 
 describe('describeCredentialSource', () => {

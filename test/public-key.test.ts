@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { parseProductPublicKey } from '../src/public-key.js';
+import { parseProductPublicKey } from '../src/entitlement/public-key.js';
 import { rsaKeyPair } from './helpers/keys.js';
 
 const JWT_IO_DEMO_KEY = `-----BEGIN PUBLIC KEY-----

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SETTINGS } from '../src/config.js';
-import { ENDPOINTS } from '../src/http-server.js';
-import { createMetrics, METRIC_PREFIX } from '../src/metrics.js';
-import { OUTCOMES, STATUSES } from '../src/outcomes.js';
+import { SETTINGS } from '../src/config/settings.js';
+import { ENDPOINTS } from '../src/shared/http.js';
+import { createMetrics, METRIC_PREFIX } from '../src/sidecar/metrics.js';
+import { OUTCOMES, STATUSES } from '../src/entitlement/outcomes.js';
 import { EMULATOR_FLAGS } from '../src/emulator/cli.js';
 import { BAD_TOKENS, DEFAULT_SCENARIO, MODES } from '../src/emulator/index.js';
 import { REASONS } from '../src/k8s/index.js';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveRegion } from '../src/region.js';
+import { resolveRegion } from '../src/aws/region.js';
 
 interface Seen {
   method: string | undefined;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { constants, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileRefusedError, openRegularFile, readRegularFile, readRegularFileSync } from '../src/regular-file.js';
+import { FileRefusedError, openRegularFile, readRegularFile, readRegularFileSync } from '../src/shared/regular-file.js';
 import { tempDir } from './helpers/tmp.js';
 
 const refusal = async (p: Promise<unknown>) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, scrubSecrets, serializeError } from '../src/scrub.js';
+import { REDACTED, scrubSecrets, serializeError } from '../src/shared/scrub.js';
 
 const SESSION_TOKEN =
   'IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDexampleexampleexampleexampleAiB4b2tlbnRva2VudG9rZW50b2tlbnRva2VuKq0DCNP//////////wEQABoMMTExMTIyMjIzMzMz';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { verifyRegistrationToken } from '../src/verify.js';
+import { verifyRegistrationToken } from '../src/entitlement/token.js';
 import { mintToken, rsaKeyPair } from './helpers/keys.js';
 
 /** A small seeded PRNG (mulberry32) so a failure can be replayed from the printed seed. */

@@ -1,7 +1,7 @@
 import { createHmac, createSign, constants, sign } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { TokenVerificationError, verifyRegistrationToken } from '../src/verify.js';
+import { TokenVerificationError, verifyRegistrationToken } from '../src/entitlement/token.js';
 import { mintToken, rsaKeyPair } from './helpers/keys.js';
 
 const product = rsaKeyPair();

@@ -5,9 +5,9 @@
  */
 import type { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { parseListen } from '../args.js';
-import { PRODUCT_CODE_PATTERN } from '../config.js';
-import { REGION_PATTERN } from '../region.js';
+import { parseListen } from '../config/parse.js';
+import { PRODUCT_CODE_PATTERN } from '../config/settings.js';
+import { REGION_PATTERN } from '../aws/region.js';
 import { parseHost } from './host-check.js';
 import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator } from './index.js';
 import type { EmulatorCredential, EmulatorOptions } from './index.js';

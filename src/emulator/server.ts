@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ADMIN_PREFIX, handleAdmin } from './admin.js';
 import type { AdminDeps } from './admin.js';
-import { readBody } from '../http-server.js';
+import { readBody } from '../shared/http.js';
 import { handleApiCall, type Answer } from './api.js';
 import { hostAllowed, type HostPolicy } from './host-check.js';
 import type { ApiDeps } from './operations.js';

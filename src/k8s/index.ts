@@ -1,7 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Observer, Snapshot } from '../state.js';
+import type { Observer, Snapshot } from '../sidecar/state.js';
 import type { PodRef } from './api.js';
 import { SERVICE_ACCOUNT_DIR } from './constants.js';
 import { createKubernetesMetrics } from './metrics.js';
@@ -13,7 +13,7 @@ import { CONDITION_TYPE, type PodEvent } from './reasons.js';
  * and served before and regardless of anything the Kubernetes API does.
  */
 
-import { KUBERNETES_STATUS_MODES } from '../config.js';
+import { KUBERNETES_STATUS_MODES } from '../config/settings.js';
 
 // The setting ENTITLEMENT_KUBERNETES_STATUS (config.ts), default 'auto'.
 export { KUBERNETES_STATUS_MODES };

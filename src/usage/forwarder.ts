@@ -1,7 +1,7 @@
 import { MeterUsageCommand, type MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import type { Logger } from 'pino';
-import { unqualifiedErrorName } from '../outcomes.js';
-import { backoffDelayMs, type Backoff } from '../register.js';
+import { unqualifiedErrorName } from '../entitlement/outcomes.js';
+import { backoffDelayMs, type Backoff } from '../aws/register-usage.js';
 import { HOUR_MS, hourOf, type JournalLine, type UsageLedger, type UsageRecord } from './ledger.js';
 import type { UsageJournal } from './journal.js';
 import type { UsageMetrics } from './metrics.js';

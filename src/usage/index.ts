@@ -2,15 +2,15 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { UsageConfig } from '../config.js';
-import { closeServer, listen } from '../http-server.js';
+import type { UsageConfig } from '../config/settings.js';
+import { closeServer, listen } from '../shared/http.js';
 import { UsageForwarder, type ForwarderOptions } from './forwarder.js';
 import { createIntakeServer } from './intake.js';
 import { UsageJournal } from './journal.js';
 import { UsageLedger } from './ledger.js';
 import { createUsageMetrics } from './metrics.js';
 import { dryRunDimensions } from './dry-run.js';
-import type { OutcomeCode } from '../outcomes.js';
+import type { OutcomeCode } from '../entitlement/outcomes.js';
 
 /** Custom-dimension metering: the journal, the app's intake and the hourly forwarder, started together. */
 

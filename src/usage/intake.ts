@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { readBody } from '../http-server.js';
+import { readBody } from '../shared/http.js';
 import type { JournalLine, Tags, UsageLedger } from './ledger.js';
 import type { UsageJournal } from './journal.js';
 import type { UsageMetrics } from './metrics.js';

@@ -1,6 +1,6 @@
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { writeFileAtomic } from '../atomic-file.js';
+import { writeFileAtomic } from '../shared/atomic-file.js';
 import type { JournalLine, UsageLedger } from './ledger.js';
 
 /**

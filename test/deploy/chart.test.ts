@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SETTINGS } from '../../src/config.js';
+import { SETTINGS } from '../../src/config/settings.js';
 import { REPO_ROOT } from './exec.js';
 import { chartWorkspace, CHARTS_DIR, type ChartWorkspace } from './helm.js';
 import { validateObject, validateServiceMonitor, type K8sObject } from './k8s-validate.js';

@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SETTINGS } from '../../src/config.js';
-import { stopBudgetMs } from '../../src/sidecar.js';
+import { SETTINGS } from '../../src/config/settings.js';
+import { stopBudgetMs } from '../../src/sidecar/run.js';
 import { REPO_ROOT, run } from './exec.js';
 import { readDockerfile } from './podman.js';
 

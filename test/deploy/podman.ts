@@ -95,7 +95,7 @@ export interface Proc {
  * OS-chosen port of 127.0.0.1 and resolves once it prints its "emulator listening" line.
  */
 export async function startEmulator(publicKeyOut: string, extraArgs: readonly string[] = []): Promise<Proc & { url: string }> {
-  const cli = join(REPO_ROOT, 'dist', 'cli.js');
+  const cli = join(REPO_ROOT, 'dist', 'cli', 'main.js');
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first (npm test does)`);
   const child = spawn(
     process.execPath,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KUBERNETES_STATUS_MODES, startKubernetesStatus, type KubernetesStatusOptions } from '../../src/k8s/index.js';
-import { EntitlementState } from '../../src/state.js';
+import { EntitlementState } from '../../src/sidecar/state.js';
 import { capturedLogger, makePki, podEnv, serviceAccountDir, startFakeApiServer, type FakeApiServer, type Pki } from './fake-apiserver.js';
 
 let pki: Pki;

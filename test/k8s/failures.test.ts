@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startKubernetesStatus } from '../../src/k8s/index.js';
-import { EntitlementState, type Snapshot } from '../../src/state.js';
+import { EntitlementState, type Snapshot } from '../../src/sidecar/state.js';
 import {
   capturedLogger,
   makePki,

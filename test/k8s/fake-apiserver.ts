@@ -10,7 +10,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { SERVICE_ACCOUNT_DIR } from '../../src/k8s/constants.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/shared/logger.js';
 
 /**
  * A stand-in for the few Kubernetes API paths the sidecar uses, over real TLS on 127.0.0.1 with a

@@ -10,8 +10,8 @@ import { clusterFixture, podEnv, startFakeApiServer } from './fake-apiserver.js'
  * part with module hooks that record every module Node loads: the answer is Node's, not a mock's.
  */
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const url = (path: string) => new URL(path, new URL('../../', import.meta.url)).href;
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const url = (path: string) => new URL(path, new URL('../..', import.meta.url)).href;
 
 /** Three lives in one process, the enabled one last (once loaded, a module stays loaded). */
 const CHILD = `

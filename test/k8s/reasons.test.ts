@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { REASONS, conditionFor, eventsFor, operatorMessage, truncateBytes } from '../../src/k8s/reasons.js';
-import { OUTCOMES, type OutcomeCode } from '../../src/outcomes.js';
-import { EntitlementState } from '../../src/state.js';
+import { OUTCOMES, type OutcomeCode } from '../../src/entitlement/outcomes.js';
+import { EntitlementState } from '../../src/sidecar/state.js';
 
 const codes = Object.keys(OUTCOMES) as OutcomeCode[];
 

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadSidecarConfig } from '../../src/config.js';
+import { loadSidecarConfig } from '../../src/config/settings.js';
 import type { Scenario } from '../../src/emulator/index.js';
 import { startKubernetesStatus, type KubernetesStatus } from '../../src/k8s/index.js';
-import { runSidecar } from '../../src/sidecar.js';
-import type { Snapshot } from '../../src/state.js';
+import { runSidecar } from '../../src/sidecar/run.js';
+import type { Snapshot } from '../../src/sidecar/state.js';
 import { emulator, meteringClient, REGION } from '../helpers/emulator.js';
 import { capturedLogger, clusterFixture, podEnv, POD, startFakeApiServer, type ApiMode, type FakeApiServer } from './fake-apiserver.js';
 

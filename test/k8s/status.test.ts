@@ -1,8 +1,8 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONDITION_TYPE, startKubernetesStatus, type KubernetesStatus } from '../../src/k8s/index.js';
-import { OUTCOMES, type OutcomeCode } from '../../src/outcomes.js';
-import { EntitlementState } from '../../src/state.js';
+import { OUTCOMES, type OutcomeCode } from '../../src/entitlement/outcomes.js';
+import { EntitlementState } from '../../src/sidecar/state.js';
 import {
   capturedLogger,
   manualClock,

@@ -2,10 +2,10 @@ import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering'
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadSidecarConfig } from '../../src/config.js';
+import { loadSidecarConfig } from '../../src/config/settings.js';
 import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator, type Scenario } from '../../src/emulator/index.js';
-import { runSidecar } from '../../src/sidecar.js';
-import type { Snapshot } from '../../src/state.js';
+import { runSidecar } from '../../src/sidecar/run.js';
+import type { Snapshot } from '../../src/sidecar/state.js';
 import { HOUR_MS, hourOf, type JournalLine } from '../../src/usage/ledger.js';
 import type { UsageRuntime } from '../../src/usage/index.js';
 import { sidecarAwsEnv } from '../helpers/emulator.js';

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { isLoopbackAddress, type ListenAddress } from './args.js';
-import type { EntitlementState } from './state.js';
+import { isLoopbackAddress, type ListenAddress } from '../config/parse.js';
+import type { EntitlementState } from '../sidecar/state.js';
 
 /**
  * The local HTTP endpoints. Each answers one question: /healthz "is there a verified entitlement?",

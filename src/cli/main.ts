@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Each command loads only what it uses: `check` runs every few seconds as a health check and must
 // not pay for the AWS SDK, and the sidecar need not parse the emulator.
-import { sidecarVersion } from './version.js';
+import { sidecarVersion } from '../shared/version.js';
 
 export const COMMANDS = ['run', 'check', 'verify', 'emulator', 'version', 'help'] as const;
 
@@ -35,10 +35,10 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'run': {
       const [{ ConfigError, loadSidecarConfig }, { createLogger }, { runSidecar, stopBudgetMs }, { ListenError }] = await Promise.all([
-        import('./config.js'),
-        import('./logger.js'),
-        import('./sidecar.js'),
-        import('./http-server.js'),
+        import('../config/settings.js'),
+        import('../shared/logger.js'),
+        import('../sidecar/run.js'),
+        import('../shared/http.js'),
       ]);
       let config;
       try {
@@ -75,11 +75,11 @@ async function runCommand(argv: readonly string[]): Promise<number> {
       return runCheckCommand(rest, env, log);
     }
     case 'verify': {
-      const { runVerifyCommand } = await import('./verify-command.js');
+      const { runVerifyCommand } = await import('./verify.js');
       return runVerifyCommand(rest, env, log, err);
     }
     case 'emulator': {
-      const { runEmulatorCommand } = await import('./emulator/cli.js');
+      const { runEmulatorCommand } = await import('../emulator/cli.js');
       return runEmulatorCommand([...rest], env);
     }
     case 'version':

@@ -1,7 +1,7 @@
-import { parseArgs } from './args.js';
-import { PRODUCT_CODE_PATTERN, readPublicKeyText } from './config.js';
-import { EntitlementFileError, verifyEntitlementFile } from './entitlement-verifier.js';
-import { parseProductPublicKey, PublicKeyError } from './public-key.js';
+import { parseArgs } from '../config/parse.js';
+import { PRODUCT_CODE_PATTERN, readPublicKeyText } from '../config/settings.js';
+import { EntitlementFileError, verifyEntitlementFile } from '../entitlement/verify-file.js';
+import { parseProductPublicKey, PublicKeyError } from '../entitlement/public-key.js';
 
 const FLAGS: Record<string, string> = {
   'entitlement-file': 'ENTITLEMENT_FILE',

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { parseArgs, parseListen } from './args.js';
+import { parseArgs, parseListen } from '../config/parse.js';
 
 /**
  * `check`: exit 0 when the local /healthz answers 200, else 1. For ECS health checks and Docker's

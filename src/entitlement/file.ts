@@ -1,6 +1,6 @@
 import { OUTCOMES, type OutcomeCode, type Status } from './outcomes.js';
-import { writeFileAtomic } from './atomic-file.js';
-import { fileErrorCode, FileRefusedError, readRegularFile } from './regular-file.js';
+import { writeFileAtomic } from '../shared/atomic-file.js';
+import { fileErrorCode, FileRefusedError, readRegularFile } from '../shared/regular-file.js';
 
 /** The file the paid app reads. It holds the raw token so the app can verify it itself. */
 export interface EntitlementRecord {

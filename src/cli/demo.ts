@@ -8,9 +8,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator } from './emulator/index.js';
+import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator } from '../emulator/index.js';
 
-const CLI = fileURLToPath(new URL('./cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
 const PRODUCT = 'prod-demo1234567890abcdef';
 const REGION = 'us-east-1';
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);

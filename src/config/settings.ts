@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loopbackLiteral, parseArgs, parseDuration, parseListen, type ListenAddress } from './args.js';
-import { parseProductPublicKey, PublicKeyError, type ProductPublicKey } from './public-key.js';
-import { FileRefusedError, fileErrorCode, readRegularFileSync } from './regular-file.js';
+import { loopbackLiteral, parseArgs, parseDuration, parseListen, type ListenAddress } from './parse.js';
+import { parseProductPublicKey, PublicKeyError, type ProductPublicKey } from '../entitlement/public-key.js';
+import { FileRefusedError, fileErrorCode, readRegularFileSync } from '../shared/regular-file.js';
 
 /** AWS's model for ProductCode: up to 255 of these characters (we also require at least one). */
 export const PRODUCT_CODE_PATTERN = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;

@@ -1,4 +1,4 @@
-import { OUTCOMES, type OutcomeCode, type Status } from './outcomes.js';
+import { OUTCOMES, type OutcomeCode, type Status } from '../entitlement/outcomes.js';
 
 /** What `/healthz` serves and what observers (metrics, logs, Kubernetes status) are told about. */
 export interface Snapshot {

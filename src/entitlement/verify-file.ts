@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { parseProductPublicKey } from './public-key.js';
-import { fileErrorCode, FileRefusedError, readRegularFile } from './regular-file.js';
-import { TokenVerificationError, verifyRegistrationToken, type VerifiedClaims } from './verify.js';
+import { fileErrorCode, FileRefusedError, readRegularFile } from '../shared/regular-file.js';
+import { TokenVerificationError, verifyRegistrationToken, type VerifiedClaims } from './token.js';
 
 /**
  * Offline re-verification of an entitlement file, for the `verify` command and for Node apps that

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RegisterUsageCommand, type MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
-import { codeForAwsError, OUTCOMES, unqualifiedErrorName, type OutcomeCode } from './outcomes.js';
-import { scrubSecrets } from './scrub.js';
+import { codeForAwsError, OUTCOMES, unqualifiedErrorName, type OutcomeCode } from '../entitlement/outcomes.js';
+import { scrubSecrets } from '../shared/scrub.js';
 
 /**
  * RegisterUsage with a fresh nonce per attempt, retried until a deadline. The SDK's own retries are off

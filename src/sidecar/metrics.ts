@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { STATUSES, type Status } from './outcomes.js';
+import { STATUSES, type Status } from '../entitlement/outcomes.js';
 
 /**
  * The sidecar's metrics, on a registry of its own (never prom-client's global one). Labels are low
