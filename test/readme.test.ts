@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config/settings.js';
-import { ENDPOINTS } from '../src/shared/http.js';
+import { ENDPOINTS } from '../src/sidecar/probe-server.js';
 import { createMetrics, METRIC_PREFIX } from '../src/sidecar/metrics.js';
 import { OUTCOMES, STATUSES } from '../src/entitlement/outcomes.js';
 import { EMULATOR_FLAGS } from '../src/emulator/cli.js';

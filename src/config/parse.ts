@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import type { ListenAddress } from '../shared/http.js';
 
 /**
  * Command-line flags as a second source of the same settings as the environment.
@@ -57,10 +57,6 @@ export function parseDuration(text: string): number | undefined {
   return matched === text.length && text.length > 0 ? Math.round(total) : undefined;
 }
 
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
 
 /** `host:port` or `[v6]:port`; undefined if malformed. Port 0 asks the OS for a free port. */
 export function parseListen(text: string): ListenAddress | undefined {
@@ -71,28 +67,3 @@ export function parseListen(text: string): ListenAddress | undefined {
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
-/**
- * The canonical spelling of a loopback IP literal (127.0.0.0/8, or ::1 in any of its spellings), or
- * undefined for anything else. Host names are refused on purpose: a name resolves when the socket is
- * bound, to whatever the resolver says then, and `0`, `0.0.0.00` or `127.1` are spellings the system
- * resolver turns into addresses no check on the text would recognise. Only a dotted quad or an IPv6
- * literal is checked, and the checked spelling is the one that is bound.
- */
-export function loopbackLiteral(host: string): string | undefined {
-  if (isIPv4(host)) return host.startsWith('127.') ? host : undefined;
-  if (!isIPv6(host)) return undefined;
-  let canonical: string;
-  try {
-    canonical = new URL(`http://[${host}]/`).hostname;
-  } catch {
-    return undefined; // a zone id (::1%lo) and the like
-  }
-  return canonical === '[::1]' ? '::1' : undefined;
-}
-
-/** Whether an address a socket reports (`server.address().address`) is on loopback. */
-export function isLoopbackAddress(address: string): boolean {
-  // Node reports an IPv4-mapped IPv6 bind as ::ffff:127.x.y.z.
-  const v4 = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
-  return loopbackLiteral(v4) !== undefined;
-}

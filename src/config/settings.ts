@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loopbackLiteral, parseArgs, parseDuration, parseListen, type ListenAddress } from './parse.js';
+import { loopbackLiteral } from '../shared/addresses.js';
+import type { ListenAddress } from '../shared/http.js';
+import { parseArgs, parseDuration, parseListen } from './parse.js';
 import { parseProductPublicKey, PublicKeyError, type ProductPublicKey } from '../entitlement/public-key.js';
 import { FileRefusedError, fileErrorCode, readRegularFileSync } from '../shared/regular-file.js';
 

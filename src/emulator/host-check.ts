@@ -13,17 +13,8 @@
  * parser (what browsers use: `127.1`, `0x7f.0.0.1`, `2130706433` are all 127.0.0.1; `[0:0::1]` is ::1)
  * and judged with node:net's BlockList (IPv4-mapped IPv6 such as ::ffff:127.0.0.1 included).
  */
-import { BlockList, isIP } from 'node:net';
-
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-
-/** True for an IP address in 127.0.0.0/8 or ::1, in any spelling node:net reads (IPv4-mapped IPv6 included). */
-export function isLoopbackIp(address: string): boolean {
-  const family = isIP(address);
-  return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
+import { isIP } from 'node:net';
+import { isLoopbackIp } from '../shared/addresses.js';
 
 /** A Host's host part, normalised: a lowercase name without a trailing dot, or an IP address without brackets. */
 export interface HostName {

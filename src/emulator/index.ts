@@ -12,7 +12,8 @@ import type { IssuedRegistrationToken, RegistrationTokenRequest, SubscribedCusto
 import { writeFileAtomic } from '../shared/atomic-file.js';
 import { closeServer, listen } from '../shared/http.js';
 import { REGION_PATTERN } from '../aws/region.js';
-import { isLoopbackIp, parseAllowedHosts } from './host-check.js';
+import { isLoopbackIp } from '../shared/addresses.js';
+import { parseAllowedHosts } from './host-check.js';
 import { generateRsaKeyPair } from './keys.js';
 import { HOUR_MS } from './usage.js';
 import { RateLimiter } from './rate-limit.js';

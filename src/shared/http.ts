@@ -1,64 +1,39 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import { isLoopbackAddress, type ListenAddress } from '../config/parse.js';
-import type { EntitlementState } from '../sidecar/state.js';
+import { isLoopbackIp } from './addresses.js';
 
 /**
- * The local HTTP endpoints. Each answers one question: /healthz "is there a verified entitlement?",
- * /livez "is this process working?" (never "is AWS reachable?", or an AWS outage would become a
- * restart storm), /metrics for Prometheus. Probe hits are not logged.
+ * HTTP pieces every server here shares (the probe server, the usage intake, the emulator): one way to
+ * read a bounded body, one shape of answer and one way to write it, and listening that turns the
+ * configuration's mistakes into errors that name the setting.
  */
-export const ENDPOINTS = ['/healthz', '/livez', '/metrics'] as const;
 
-export interface HttpServerDeps {
-  readonly state: EntitlementState;
-  readonly registry: Registry;
-  readonly logger: Logger;
+/** A host and port to listen on; port 0 asks the OS for a free port. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: string, head: boolean): void {
-  res.writeHead(status, {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-  });
-  res.end(head ? undefined : body);
+/** An HTTP answer: status, headers, body. Built by handlers, written by `writeAnswer`. */
+export interface Answer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
 }
 
-export function createHttpServer(deps: HttpServerDeps): Server {
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const head = req.method === 'HEAD';
-    if (req.method !== 'GET' && !head) {
-      res.setHeader('allow', 'GET, HEAD');
-      send(res, 405, 'application/json', '{"error":"method not allowed"}\n', false);
-      return;
-    }
-    switch (path) {
-      case '/healthz': {
-        const snapshot = deps.state.current;
-        send(res, snapshot.status === 'entitled' ? 200 : 503, 'application/json', `${JSON.stringify(snapshot)}\n`, head);
-        return;
-      }
-      case '/livez':
-        send(res, 200, 'application/json', '{"status":"ok"}\n', head);
-        return;
-      case '/metrics':
-        send(res, 200, deps.registry.contentType, await deps.registry.metrics(), head);
-        return;
-      default:
-        send(res, 404, 'application/json', `{"error":"not found","endpoints":${JSON.stringify(ENDPOINTS)}}\n`, head);
-    }
-  };
-  return createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      deps.logger.error({ err }, 'http handler failed');
-      if (!res.headersSent) send(res, 500, 'application/json', '{"error":"internal error"}\n', false);
-      else res.destroy();
-    });
+/** A JSON answer (one line, newline-terminated), never cached. */
+export function jsonAnswer(status: number, value: unknown, headers: Readonly<Record<string, string>> = {}): Answer {
+  return { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }, body: `${JSON.stringify(value)}\n` };
+}
+
+/** Writes an answer with its content-length; `head` leaves the body out (a HEAD request). */
+export function writeAnswer(res: ServerResponse, answer: Answer, options: { readonly head?: boolean; readonly close?: boolean } = {}): void {
+  res.writeHead(answer.status, {
+    ...answer.headers,
+    'content-length': String(Buffer.byteLength(answer.body)),
+    ...(options.close === true ? { connection: 'close' } : {}),
   });
+  res.end(options.head === true ? undefined : answer.body);
 }
 
 /**
@@ -139,7 +114,7 @@ export async function listen(
     throw new ListenError(options.setting, hostPort(address), code, why);
   }
   const bound = server.address() as AddressInfo;
-  if (options.loopbackOnly === true && !isLoopbackAddress(bound.address)) {
+  if (options.loopbackOnly === true && !isLoopbackIp(bound.address)) {
     await closeServer(server);
     throw new ListenError(options.setting ?? 'the listen address', hostPort(address), 'ENOTLOOPBACK', `bound ${bound.address}, which is not a loopback address`);
   }

@@ -9,7 +9,8 @@ import { describeCredentialSource } from '../aws/credentials.js';
 import { denialPathFor, readDenial, writeDenial, writeEntitlement, type EntitlementRecord } from '../entitlement/file.js';
 import { removeIfExists, removeStaleTemporaries } from '../shared/atomic-file.js';
 import { verifyEntitlementFile } from '../entitlement/verify-file.js';
-import { closeServer, createHttpServer, listen } from '../shared/http.js';
+import { closeServer, listen } from '../shared/http.js';
+import { createProbeServer } from './probe-server.js';
 import { createMetrics, type SidecarMetrics } from './metrics.js';
 import { OUTCOMES } from '../entitlement/outcomes.js';
 import { resolveRegion, RegionError } from '../aws/region.js';
@@ -92,7 +93,7 @@ export async function runSidecar(deps: SidecarDeps): Promise<Snapshot> {
   state.subscribe(kubernetes.observer);
   for (const observer of deps.observers ?? []) state.subscribe(observer);
 
-  const server = createHttpServer({ state, registry: metrics.registry, logger: logger.child({ module: 'http' }) });
+  const server = createProbeServer({ state, registry: metrics.registry, logger: logger.child({ module: 'http' }) });
   const address = await listen(server, config.listen, { setting: 'ENTITLEMENT_LISTEN' });
   marks.listening = performance.now();
   logger.info(

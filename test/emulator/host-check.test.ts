@@ -8,7 +8,8 @@ import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostAllowed, isLoopbackIp, parseHost } from '../../src/emulator/host-check.js';
+import { isLoopbackIp } from '../../src/shared/addresses.js';
+import { hostAllowed, parseHost } from '../../src/emulator/host-check.js';
 import { PRODUCT, rawRequest, signedRequest, startTestEmulator } from './helpers.js';
 import type { TestEmulator } from './helpers.js';
 
