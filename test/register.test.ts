@@ -2,8 +2,10 @@ import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering'
 import { Agent } from 'node:http';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, DEFAULT_RETRY_POLICY, registerWithRetry, type AttemptReport } from '../src/aws/register-usage.js';
-import { codeForAwsError, OUTCOMES, unqualifiedErrorName } from '../src/entitlement/outcomes.js';
+import { codeForAwsError, unqualifiedErrorName } from '../src/aws/errors.js';
+import { registerWithRetry, type AttemptReport } from '../src/aws/register-usage.js';
+import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../src/aws/retry.js';
+import { OUTCOMES } from '../src/entitlement/outcomes.js';
 import { faultServer, type Fault } from './helpers/fault-server.js';
 
 function client(url: string) {

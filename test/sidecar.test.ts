@@ -5,30 +5,18 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadSidecarConfig } from '../src/config/settings.js';
-import { denialPathFor } from '../src/entitlement/file.js';
+import { denialPathFor } from '../src/sidecar/denial.js';
 import type { Scenario } from '../src/emulator/index.js';
-import { runSidecar } from '../src/sidecar/run.js';
 import type { Snapshot } from '../src/sidecar/state.js';
 import { verifyEntitlementFile } from '../src/entitlement/verify-file.js';
 import { emulator, meteringClient, REGION } from './helpers/emulator.js';
 import { faultServer } from './helpers/fault-server.js';
-import { captureLogs } from './helpers/logs.js';
+import { startTestSidecar } from './helpers/sidecar.js';
 import { tempDir } from './helpers/tmp.js';
 
 const PRODUCT = 'prod-abc123';
-const QUICK = { baseDelayMs: 20, maxDelayMs: 100, jitter: 'full' } as const;
 
-interface Run {
-  snapshot: Snapshot;
-  healthz: { status: number; body: Snapshot };
-  metrics: string;
-  logs: ReturnType<typeof captureLogs>;
-  file: string;
-  stop: () => Promise<Snapshot>;
-}
-
-/** Runs the sidecar in-process against the emulator through the real SDK, until it decides. */
+/** Runs the sidecar in-process against a fresh emulator (the one harness, helpers/sidecar.ts) until it decides. */
 async function runAgainst(
   scenario: Partial<Scenario>,
   opts: {
@@ -39,43 +27,16 @@ async function runAgainst(
     /** Sees every status change, as the pod Event reporter does. */
     observer?: (s: Snapshot) => void;
   } = {},
-): Promise<Run & { emu: Awaited<ReturnType<typeof emulator>> }> {
+) {
   const emu = await emulator(scenario);
-  const dir = opts.dir ?? tempDir();
-  const file = join(dir, 'entitlement.json');
-  const config = loadSidecarConfig([], {
-    MARKETPLACE_PRODUCT_CODE: PRODUCT,
-    MARKETPLACE_PUBLIC_KEY: emu.publicKeyPem,
-    ENTITLEMENT_FILE: file,
-    ENTITLEMENT_LISTEN: '127.0.0.1:0',
-    ENTITLEMENT_REGISTER_DEADLINE: opts.deadline ?? '30s',
-  });
-  const logs = captureLogs();
-  const controller = new AbortController();
-  let port = 0;
-  let decided: (s: Snapshot) => void = () => undefined;
-  const decision = new Promise<Snapshot>((resolve) => (decided = resolve));
-  const done = runSidecar({
-    config,
-    env: { AWS_REGION: REGION, ...opts.env },
-    logger: logs.logger,
-    signal: controller.signal,
-    version: '0.0.0-test',
-    retryPolicy: { throttled: QUICK, transient: QUICK },
-    createClient: () => opts.client?.(emu.url) ?? meteringClient(emu),
-    onListening: (a) => (port = a.port),
-    onDecided: decided,
+  const t = await startTestSidecar(emu, {
+    ...(opts.dir === undefined ? {} : { dir: opts.dir }),
+    ...(opts.env === undefined ? {} : { env: opts.env }),
+    ...(opts.client === undefined ? {} : { client: () => (opts.client as (u: string) => MarketplaceMeteringClient)(emu.url) }),
+    settings: { MARKETPLACE_PRODUCT_CODE: PRODUCT, ENTITLEMENT_REGISTER_DEADLINE: opts.deadline ?? '30s' },
     ...(opts.observer === undefined ? {} : { observers: [opts.observer] }),
   });
-  const snapshot = await Promise.race([decision, done]);
-  const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-  const healthz = { status: res.status, body: (await res.json()) as Snapshot };
-  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const stop = async () => {
-    controller.abort();
-    return done;
-  };
-  return { snapshot, healthz, metrics, logs, file, stop, emu };
+  return { snapshot: t.snapshot, healthz: await t.healthz(), metrics: await t.metrics(), logs: t.logs, file: t.file, stop: t.stop, emu };
 }
 
 function metric(text: string, name: string): number | undefined {

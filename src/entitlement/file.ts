@@ -1,8 +1,10 @@
-import { OUTCOMES, type OutcomeCode, type Status } from './outcomes.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
-import { fileErrorCode, FileRefusedError, readRegularFile } from '../shared/regular-file.js';
 
-/** The file the paid app reads. It holds the raw token so the app can verify it itself. */
+/**
+ * The entitlement file the paid app reads, written atomically (temporary file, fsync, rename), mode
+ * 0644 so the app's container can read it whatever its uid. It holds the raw signed token so the app
+ * can verify it itself rather than trust that a file exists.
+ */
 export interface EntitlementRecord {
   readonly productCode: string;
   readonly publicKeyVersion: number;
@@ -13,93 +15,8 @@ export interface EntitlementRecord {
   readonly publicKeyRotationTimestamp: string | null;
 }
 
-/**
- * What is remembered when AWS denies the entitlement. AWS throws entitlement errors only on the first
- * call from a task or pod, so the denial must outlive a restart of this container: it lives on the
- * shared volume, which lives as long as the pod/task.
- */
-export interface DenialRecord {
-  readonly code: OutcomeCode;
-  readonly status: Status;
-  readonly productCode: string;
-  readonly awsError: string | undefined;
-  readonly message: string;
-  readonly deniedAt: string;
-}
-
 export const ENTITLEMENT_FILE_MODE = 0o644;
-
-export function denialPathFor(entitlementFile: string): string {
-  return `${entitlementFile}.denied`;
-}
 
 export async function writeEntitlement(path: string, record: EntitlementRecord): Promise<void> {
   await writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`, ENTITLEMENT_FILE_MODE);
-}
-
-export async function writeDenial(entitlementFile: string, record: DenialRecord): Promise<void> {
-  await writeFileAtomic(denialPathFor(entitlementFile), `${JSON.stringify(record, null, 2)}\n`, ENTITLEMENT_FILE_MODE);
-}
-
-/** A denial record is a few hundred bytes; anything larger was not written by this sidecar. */
-export const MAX_DENIAL_BYTES = 16 * 1024;
-
-export type DenialLookup =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'denied'; readonly record: DenialRecord }
-  /** Something is at the path that is not a denial record of this sidecar: fail closed, say what it is. */
-  | { readonly kind: 'unreadable'; readonly path: string; readonly why: string }
-  /** A well-formed denial of another product (a shared or reused volume): not this product's answer. */
-  | { readonly kind: 'foreign'; readonly path: string; readonly productCode: string };
-
-const DENIAL_FIELD_LIMIT = 2000;
-
-/**
- * Reads the recorded denial for `productCode`. The path is on the shared volume, so it may be a link
- * (not followed), a FIFO (not waited on), a directory, a device or huge: each is refused as
- * `unreadable`, and so is a file that is not a well-formed record. Unreadable fails closed: treating it
- * as "no denial" would let a restarted container call RegisterUsage again, the very thing the record
- * prevents. A record for another product code is reported as `foreign` and is never shown as this
- * product's reason.
- */
-export async function readDenial(entitlementFile: string, productCode: string): Promise<DenialLookup> {
-  const path = denialPathFor(entitlementFile);
-  let text: string;
-  try {
-    text = (await readRegularFile(path, MAX_DENIAL_BYTES)).toString('utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
-    const why = err instanceof FileRefusedError ? err.message.slice(path.length + 1) : `cannot be read (${fileErrorCode(err)})`;
-    return { kind: 'unreadable', path, why };
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { kind: 'unreadable', path, why: 'is not JSON (not a denial record written by this sidecar)' };
-  }
-  const record = asDenialRecord(parsed);
-  if (record === undefined) return { kind: 'unreadable', path, why: 'is not a well-formed denial record' };
-  if (record.productCode !== productCode) return { kind: 'foreign', path, productCode: record.productCode };
-  return { kind: 'denied', record };
-}
-
-function asDenialRecord(value: unknown): DenialRecord | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const o = value as Record<string, unknown>;
-  const text = (v: unknown) => typeof v === 'string' && v.length <= DENIAL_FIELD_LIMIT;
-  const { code, productCode, awsError, message, deniedAt } = o;
-  if (typeof code !== 'string' || !Object.hasOwn(OUTCOMES, code) || !OUTCOMES[code as OutcomeCode].sticky) return undefined;
-  if (typeof productCode !== 'string' || !/^[-a-zA-Z0-9/=:_.@]{1,255}$/.test(productCode)) return undefined;
-  if (!text(message) || !text(deniedAt) || (awsError !== undefined && !(typeof awsError === 'string' && /^[A-Za-z0-9_.:#-]{1,128}$/.test(awsError)))) {
-    return undefined;
-  }
-  return {
-    code: code as OutcomeCode,
-    status: OUTCOMES[code as OutcomeCode].status,
-    productCode,
-    awsError: awsError as string | undefined,
-    message: message as string,
-    deniedAt: deniedAt as string,
-  };
 }

@@ -1,7 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Observer, Snapshot } from '../sidecar/state.js';
+import type { Observer, Snapshot } from '../entitlement/status.js';
 import type { PodRef } from './api.js';
 import { SERVICE_ACCOUNT_DIR } from './constants.js';
 import { createKubernetesMetrics } from './metrics.js';

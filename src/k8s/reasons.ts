@@ -1,5 +1,5 @@
 import { OUTCOMES, type OutcomeCode } from '../entitlement/outcomes.js';
-import type { Snapshot } from '../sidecar/state.js';
+import type { Snapshot } from '../entitlement/status.js';
 
 /**
  * What each outcome looks like to `kubectl describe pod` and `kubectl get pod -o yaml`: the Event reason

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { OutcomeCode } from '../entitlement/outcomes.js';
-import type { Observer, Snapshot } from '../sidecar/state.js';
+import type { Observer, Snapshot } from '../entitlement/status.js';
 import { classify, KubernetesCallError, type Operation, type PodRef, type PodStatusApi } from './api.js';
 import type { KubernetesMetrics } from './metrics.js';
 import { CONDITION_TYPE, conditionFor, eventsFor, isRetrying, MESSAGE_LIMIT_BYTES, REASONS, truncateBytes, type PodCondition, type PodEvent } from './reasons.js';

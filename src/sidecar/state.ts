@@ -1,44 +1,23 @@
-import { OUTCOMES, type OutcomeCode, type Status } from '../entitlement/outcomes.js';
+import { OUTCOMES } from '../entitlement/outcomes.js';
+import type { Observer, Snapshot, SnapshotInput } from '../entitlement/status.js';
+import type { Now } from '../shared/time.js';
 
-/** What `/healthz` serves and what observers (metrics, logs, Kubernetes status) are told about. */
-export interface Snapshot {
-  readonly status: Status;
-  readonly code: OutcomeCode;
-  /** What happened. */
-  readonly message: string;
-  /** What the operator should do. */
-  readonly action: string;
-  readonly since: string;
-  /** True when the answer comes from a denial recorded by an earlier run in this pod/task. */
-  readonly sticky?: boolean;
-  /** The AWS error name, when AWS answered with one. */
-  readonly awsError?: string;
-  readonly entitlement?: {
-    readonly productCode: string;
-    readonly publicKeyVersion: number;
-    readonly issuedAt: string | null;
-    readonly verifiedAt: string;
-    readonly entitlementFile: string;
-  };
-  /** Set when AWS says the public key version expired: the seller must ship a new key version. */
-  readonly publicKeyRotationTimestamp?: string;
-}
+export type { Observer, Snapshot, SnapshotInput } from '../entitlement/status.js';
 
-export type SnapshotInput = Omit<Snapshot, 'status' | 'action' | 'since'> & { readonly at?: Date };
-
-export type Observer = (snapshot: Snapshot, previous: Snapshot) => void;
-
+/** The current answer and who is told when it changes. Times come from the sidecar's one clock. */
 export class EntitlementState {
   #current: Snapshot;
   readonly #observers: Observer[] = [];
+  readonly #now: Now;
 
-  constructor(now: Date = new Date()) {
+  constructor(now: Now = Date.now) {
+    this.#now = now;
     this.#current = {
       status: 'pending',
       code: 'REGISTERING',
       message: 'RegisterUsage has not answered yet',
       action: OUTCOMES.REGISTERING.action,
-      since: now.toISOString(),
+      since: new Date(now()).toISOString(),
     };
   }
 
@@ -54,7 +33,7 @@ export class EntitlementState {
     const { at, ...rest } = input;
     const previous = this.#current;
     const spec = OUTCOMES[input.code];
-    this.#current = Object.freeze({ status: spec.status, ...rest, action: spec.action, since: (at ?? new Date()).toISOString() });
+    this.#current = Object.freeze({ status: spec.status, ...rest, action: spec.action, since: (at ?? new Date(this.#now())).toISOString() });
     for (const observe of this.#observers) observe(this.#current, previous);
     return this.#current;
   }

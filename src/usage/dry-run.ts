@@ -1,5 +1,5 @@
 import { MeterUsageCommand, type MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
-import { retryWithBackoff, type RetryPolicy } from '../aws/register-usage.js';
+import { retryWithBackoff, type RetryPolicy } from '../aws/retry.js';
 
 /**
  * MeterUsage with DryRun for each dimension at start, as AWS asks: it proves credentials, region,

@@ -1,7 +1,7 @@
 import { MeterUsageCommand, type MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import type { Logger } from 'pino';
-import { unqualifiedErrorName } from '../entitlement/outcomes.js';
-import { backoffDelayMs, type Backoff } from '../aws/register-usage.js';
+import { unqualifiedErrorName } from '../aws/errors.js';
+import { backoffDelayMs, type Backoff } from '../aws/retry.js';
 import { HOUR_MS, hourOf, type JournalLine, type UsageLedger, type UsageRecord } from './ledger.js';
 import type { UsageJournal } from './journal.js';
 import type { UsageMetrics } from './metrics.js';

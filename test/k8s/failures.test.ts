@@ -64,7 +64,7 @@ function start(port: number, o: { timeoutMs?: number; prefix?: string } = {}) {
     now: clock.now,
     requestTimeoutMs: o.timeoutMs ?? 2_000,
   });
-  const state = new EntitlementState(clock.now());
+  const state = new EntitlementState(() => clock.now().getTime());
   state.subscribe(status.observer);
   const warnings = () => logs.lines.filter((l) => l.level === 'warn' && l.module === 'k8s');
   return { logs, registry, clock, status, state, warnings };

@@ -54,7 +54,7 @@ describe('loading @kubernetes/client-node', () => {
   it('never happens when Kubernetes status is off, nor before the first outcome when it is on', async () => {
     const api = await startFakeApiServer(cluster.pki);
     try {
-      const probe = { hooks: url('test/k8s/import-probe-hooks.mjs'), index: url('src/k8s/index.ts'), state: url('src/state.ts'), env: podEnv(api.port), sa: cluster.saRoot };
+      const probe = { hooks: url('test/k8s/import-probe-hooks.mjs'), index: url('src/k8s/index.ts'), state: url('src/sidecar/state.ts'), env: podEnv(api.port), sa: cluster.saRoot };
       // Asynchronous: the fake API server in this process must answer the child.
       const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', CHILD], {
         cwd: ROOT,

@@ -1,22 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadSidecarConfig } from '../../src/config/settings.js';
 import type { Scenario } from '../../src/emulator/index.js';
 import { startKubernetesStatus, type KubernetesStatus } from '../../src/k8s/index.js';
-import { runSidecar } from '../../src/sidecar/run.js';
-import type { Snapshot } from '../../src/sidecar/state.js';
-import { emulator, meteringClient, REGION } from '../helpers/emulator.js';
+import { emulator } from '../helpers/emulator.js';
+import { startTestSidecar } from '../helpers/sidecar.js';
 import { capturedLogger, clusterFixture, podEnv, POD, startFakeApiServer, type ApiMode, type FakeApiServer } from './fake-apiserver.js';
 
 /**
  * The whole sidecar in-process (real SDK, real HTTP, the emulator) with the Kubernetes status observer
  * wired as the lead wires it: `observers: [status.observer]`.
  */
-
-const QUICK = { baseDelayMs: 20, maxDelayMs: 100, jitter: 'full' } as const;
 
 const cluster = clusterFixture();
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -28,8 +21,6 @@ async function sidecarWithK8s(scenario: Partial<Scenario>, apiMode: ApiMode, req
   const api: FakeApiServer = await startFakeApiServer(cluster.pki, apiMode);
   cleanups.push(() => api.close());
   const emu = await emulator(scenario);
-  const dir = mkdtempSync(join(tmpdir(), 'k8s-sidecar-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const logs = capturedLogger();
   const status: KubernetesStatus = startKubernetesStatus({
     mode: 'auto',
@@ -39,36 +30,10 @@ async function sidecarWithK8s(scenario: Partial<Scenario>, apiMode: ApiMode, req
     serviceAccountPrefix: cluster.saRoot,
     requestTimeoutMs,
   });
-  const config = loadSidecarConfig([], {
-    MARKETPLACE_PRODUCT_CODE: 'prod-abc123',
-    MARKETPLACE_PUBLIC_KEY: emu.publicKeyPem,
-    ENTITLEMENT_FILE: join(dir, 'entitlement.json'),
-    ENTITLEMENT_LISTEN: '127.0.0.1:0',
-    ENTITLEMENT_REGISTER_DEADLINE: '30s',
-  });
-  const controller = new AbortController();
-  cleanups.push(() => controller.abort());
-  let decided: (s: Snapshot) => void = () => undefined;
-  const decision = new Promise<Snapshot>((resolve) => (decided = resolve));
   const t0 = performance.now();
-  const done = runSidecar({
-    config,
-    env: { AWS_REGION: REGION },
-    logger: logs.logger,
-    signal: controller.signal,
-    version: '0.0.0-test',
-    retryPolicy: { throttled: QUICK, transient: QUICK },
-    createClient: () => meteringClient(emu),
-    observers: [status.observer],
-    onDecided: decided,
-  });
-  const snapshot = await Promise.race([decision, done]);
+  const sidecar = await startTestSidecar(emu, { observers: [status.observer] });
   const decidedAfterMs = performance.now() - t0;
-  const stop = async () => {
-    controller.abort();
-    await done;
-  };
-  return { api, status, snapshot, decidedAfterMs, stop };
+  return { api, status, snapshot: sidecar.snapshot, decidedAfterMs, stop: async () => void (await sidecar.stop()) };
 }
 
 describe('the sidecar with Kubernetes status', () => {

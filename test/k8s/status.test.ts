@@ -75,7 +75,7 @@ async function start(o: { env?: (port: number) => NodeJS.ProcessEnv } = {}) {
     now: clock.now,
     requestTimeoutMs: 2_000,
   });
-  const state = new EntitlementState(clock.now());
+  const state = new EntitlementState(() => clock.now().getTime());
   state.subscribe(status.observer);
   return { server, clock, logs, registry, status, state };
 }
@@ -396,7 +396,7 @@ describe('outcomes seen while the client loads', () => {
     servers.push(server);
     const clock = manualClock();
     const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, registry: new Registry(), serviceAccountPrefix: cluster.saRoot, now: clock.now });
-    const state = new EntitlementState(clock.now());
+    const state = new EntitlementState(() => clock.now().getTime());
     state.subscribe(status.observer);
     // Both arrive before the client's import can have finished; the clock moves between them.
     state.set({ code: 'THROTTLED', message: 'attempt 1', at: clock.now() });

@@ -2,14 +2,11 @@ import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering'
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadSidecarConfig } from '../../src/config/settings.js';
 import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator, type Scenario } from '../../src/emulator/index.js';
-import { runSidecar } from '../../src/sidecar/run.js';
-import type { Snapshot } from '../../src/sidecar/state.js';
 import { HOUR_MS, hourOf, type JournalLine } from '../../src/usage/ledger.js';
 import type { UsageRuntime } from '../../src/usage/index.js';
 import { sidecarAwsEnv } from '../helpers/emulator.js';
-import { captureLogs } from '../helpers/logs.js';
+import { startTestSidecar } from '../helpers/sidecar.js';
 import { startCli, type CliProcess } from '../helpers/process.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -66,34 +63,16 @@ function usageSettings(emu: Emulator, dir: string): Record<string, string> {
 
 /** The sidecar in-process, metering usage, on `dir`; resolves once the usage intake listens. */
 async function sidecarAt(emu: Emulator, clock: ReturnType<typeof manualClock>, dir: string) {
-  const config = loadSidecarConfig([], usageSettings(emu, dir));
-  const logs = captureLogs();
-  const controller = new AbortController();
-  let usage: UsageRuntime | undefined;
-  let decided: (s: Snapshot) => void = () => undefined;
-  const decision = new Promise<Snapshot>((r) => (decided = r));
-  const done = runSidecar({
-    config,
-    env: { AWS_REGION: 'us-east-1' },
-    logger: logs.logger,
-    signal: controller.signal,
-    version: 'test',
-    retryPolicy: { throttled: QUICK, transient: QUICK },
-    createClient: () => clock.client(emu.url),
+  const t = await startTestSidecar(emu, {
+    dir,
+    settings: usageSettings(emu, dir),
+    client: () => clock.client(emu.url),
     now: clock.now,
-    onUsage: (u) => (usage = u),
-    onDecided: decided,
+    tuning: { retry: { throttled: QUICK, transient: QUICK, attemptTimeoutMs: 10_000 } },
   });
-  const snapshot = await Promise.race([decision, done]);
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    controller.abort();
-    await done;
-  };
+  const stop = async () => void (await t.stop());
   cleanups.push(stop);
-  return { snapshot, usage: usage as UsageRuntime, logs, stop };
+  return { snapshot: t.snapshot, usage: t.sidecar.usage() as UsageRuntime, logs: t.logs, stop };
 }
 
 async function report(port: number, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -1,0 +1,330 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { AwsClients } from '../aws/clients.js';
+import { classifyError } from '../aws/errors.js';
+import { resolveRegion, RegionError } from '../aws/region.js';
+import { describeCredentialSource } from '../aws/credentials.js';
+import type { RetryPolicy } from '../aws/retry.js';
+import type { SidecarConfig } from '../config/settings.js';
+import { writeEntitlement } from '../entitlement/file.js';
+import { OUTCOMES } from '../entitlement/outcomes.js';
+import type { Snapshot, SnapshotInput } from '../entitlement/status.js';
+import { verifyEntitlementFile } from '../entitlement/verify-file.js';
+import { removeIfExists, removeStaleTemporaries } from '../shared/atomic-file.js';
+import { scrubSecrets } from '../shared/scrub.js';
+import type { Now } from '../shared/time.js';
+import { startMetering, type UsageRuntime } from '../usage/index.js';
+import { denialPathFor, readDenial, writeDenial } from './denial.js';
+import type { SidecarMetrics } from './metrics.js';
+import { aborted, ok, outcome, type Entitlement, type EntitlementSource, type Ok, type Outcome, type Step } from './source.js';
+import type { EntitlementState } from './state.js';
+
+/**
+ * The start-up steps, each a function of what one run shares (`Run`), each ending with a value, an
+ * outcome or a stop (`Step`). `decide` runs them in order; `settle` records an outcome that ends
+ * start-up. Nothing here knows how an entitlement is acquired: that is the source's.
+ */
+
+/** The start-up phases, for the `startupMs` field of the `entitled` log line. */
+export const PHASES = ['listening', 'region', 'credentials', 'called', 'verified', 'written'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface Tuning {
+  /** Backoffs and the per-attempt timeout; the deadline is ENTITLEMENT_REGISTER_DEADLINE's. */
+  readonly retry: Omit<RetryPolicy, 'deadlineMs'>;
+  /** How long after an hour closes its usage records are sent. */
+  readonly usageSendDelayMs?: number;
+  /** Per Kubernetes API call. */
+  readonly kubernetesRequestTimeoutMs?: number;
+}
+
+/** What one run of the sidecar shares with its steps. */
+export interface Run {
+  readonly config: SidecarConfig;
+  readonly env: NodeJS.ProcessEnv;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  readonly now: Now;
+  readonly aws: AwsClients;
+  readonly tuning: Tuning;
+  readonly source: EntitlementSource;
+  readonly state: EntitlementState;
+  readonly metrics: SidecarMetrics;
+  readonly podEvent: (event: { reason: string; type: 'Normal' | 'Warning'; message: string }) => void;
+  /** performance.now() at the end of each phase; it counts from process start. */
+  readonly marks: Partial<Record<Phase | 'started', number>>;
+  /** When start-up began, by `now`: the register deadline counts from here. */
+  readonly startedAt: number;
+}
+
+/** The result of start-up: entitled (with usage metering, when configured), or an outcome to settle. */
+export interface Decision {
+  readonly snapshot: Snapshot;
+  readonly usage: UsageRuntime | undefined;
+}
+
+/** Runs the start-up steps in order; undefined when stopped before an outcome. */
+export async function decide(run: Run): Promise<Decision | undefined> {
+  await clearStaleTemporaries(run);
+  const acquired = await acquire(run);
+  if (acquired.kind === 'aborted') return undefined;
+  if (acquired.kind === 'outcome') return { snapshot: await settle(run, acquired.outcome), usage: undefined };
+  const usage = await startUsageMetering(run, acquired.value.region);
+  if (usage.kind === 'aborted') return undefined;
+  if (usage.kind === 'outcome') return { snapshot: await settle(run, usage.outcome), usage: undefined };
+  const written = await writeEntitlementFile(run, acquired.value.entitlement);
+  // Usage metering already runs: it is drained at shutdown either way.
+  if (written.kind === 'outcome') return { snapshot: await settle(run, written.outcome), usage: usage.value };
+  return { snapshot: announceEntitled(run, acquired.value.entitlement, written.value), usage: usage.value };
+}
+
+/** The steps up to a verified entitlement: a recorded denial, the region, the credentials, the source's call. */
+async function acquire(run: Run): Promise<Step<{ region: string; entitlement: Entitlement }>> {
+  if (run.source.recordsDenials) {
+    const recalled = await recallDenial(run);
+    if (recalled.kind !== 'ok') return recalled;
+  }
+  const region = await findRegion(run);
+  if (region.kind !== 'ok') return region;
+  const credentials = await prepareCredentials(run);
+  if (credentials.kind !== 'ok') return credentials;
+  const entitlement = await run.source.acquire(sourceContext(run, region.value));
+  if (entitlement.kind !== 'ok') return entitlement;
+  return ok({ region: region.value, entitlement: entitlement.value });
+}
+
+/** Temporary files an interrupted write left behind (kill -9 between open and rename) are removed. */
+export async function clearStaleTemporaries(run: Run): Promise<void> {
+  for (const path of [run.config.entitlementFile, denialPathFor(run.config.entitlementFile)]) {
+    const stale = await removeStaleTemporaries(path).catch(() => 0);
+    if (stale > 0) run.logger.info({ path, removed: stale }, 'removed temporary files left by an interrupted write');
+  }
+}
+
+/** A denial recorded earlier in this pod/task is the answer again, without calling AWS. */
+export async function recallDenial(run: Run): Promise<Step<void>> {
+  const { config, logger } = run;
+  const denial = await readDenial(config.entitlementFile, config.productCode);
+  switch (denial.kind) {
+    case 'denied':
+      return outcome({
+        code: denial.record.code,
+        awsError: denial.record.awsError,
+        sticky: true,
+        message: `denied earlier in this pod/task (${denial.record.deniedAt || 'time unknown'}): ${scrubSecrets(denial.record.message)}. ${run.source.call} is not called again: AWS reports entitlement errors only on the first call`,
+      });
+    case 'unreadable':
+      return outcome({
+        code: 'DENIAL_RECORD_UNREADABLE',
+        message: `${denial.path} ${denial.why}; failing closed without calling ${run.source.call}, since a denial recorded there must not be lost by a restart`,
+      });
+    case 'foreign':
+      // Never this product's answer, and its text is not shown: another product's sidecar shares the volume.
+      logger.warn(
+        { path: denial.path, recordedFor: denial.productCode, productCode: config.productCode },
+        `a denial record for another product (${denial.productCode}) is next to the entitlement file; it is not this product's and is ignored`,
+      );
+      return ok(undefined);
+    case 'none':
+      return ok(undefined);
+  }
+}
+
+export async function findRegion(run: Run): Promise<Step<string>> {
+  try {
+    const resolved = await resolveRegion({ env: run.env, signal: run.signal });
+    run.marks.region = performance.now();
+    run.logger.info({ region: resolved.region, source: resolved.source }, 'region resolved');
+    return ok(resolved.region);
+  } catch (err) {
+    if (run.signal.aborted) return aborted;
+    if (!(err instanceof RegionError)) throw err;
+    return outcome({ code: 'REGION_UNRESOLVED', message: scrubSecrets(err.message) });
+  }
+}
+
+/**
+ * Logs which link of the credential chain answers (warning when AWS does not support it) and resolves
+ * the credentials once, so their cost and failures are not the first call's. A transient failure (STS
+ * unreachable, say) is left to the call's retries, which meet it again.
+ */
+export async function prepareCredentials(run: Run): Promise<Step<void>> {
+  const creds = describeCredentialSource(run.env);
+  if (creds.warning === undefined) run.logger.info({ credentialSource: creds.source }, `credentials: ${creds.label}`);
+  else run.logger.warn({ credentialSource: creds.source, supported: false }, `credentials: ${creds.label}; ${creds.warning}`);
+  try {
+    await run.aws.credentials();
+  } catch (err) {
+    const c = classifyError(err);
+    if (!OUTCOMES[c.code].retryable) return outcome({ code: c.code, awsError: c.awsError, message: `credentials: ${c.detail}` });
+  }
+  run.marks.credentials = performance.now();
+  return ok(undefined);
+}
+
+/** Custom-dimension products: MeterUsage must work for every dimension before the app starts. */
+export async function startUsageMetering(run: Run, region: string): Promise<Step<UsageRuntime | undefined>> {
+  const { config } = run;
+  if (config.usage === undefined) return ok(undefined);
+  const started = await startMetering({
+    config: config.usage,
+    client: run.aws.metering(region),
+    productCode: config.productCode,
+    logger: run.logger,
+    registry: run.metrics.registry,
+    now: run.now,
+    backoff: run.tuning.retry,
+    attemptTimeoutMs: run.tuning.retry.attemptTimeoutMs,
+    ...(run.tuning.usageSendDelayMs === undefined ? {} : { sendDelayMs: run.tuning.usageSendDelayMs }),
+    onEvent: run.podEvent,
+    signal: run.signal,
+    remainingMs: remainingMs(run),
+  });
+  if (started === 'aborted') return aborted;
+  if (started.kind === 'failed') return outcome({ code: started.code, awsError: started.awsError, message: started.message });
+  return ok(started.runtime);
+}
+
+/**
+ * Writes the file the app reads. When it cannot be written (ENOSPC on a restart), a file an earlier run
+ * in this pod wrote that still verifies for this product and key is kept: a full volume must not take
+ * away what the app already reads. Returns that file's verifiedAt when it was kept.
+ */
+export async function writeEntitlementFile(run: Run, entitlement: Entitlement): Promise<Ok<string | undefined> | Outcome> {
+  const { config, logger } = run;
+  try {
+    await writeEntitlement(config.entitlementFile, entitlement.record);
+    run.marks.written = performance.now();
+    return ok(undefined);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    const kept = await earlierEntitlement(config);
+    if (kept === undefined) return outcome({ code: 'ENTITLEMENT_WRITE_FAILED', message: `writing ${config.entitlementFile} failed (${code})` });
+    logger.warn(
+      { entitlementFile: config.entitlementFile, errno: code, keptFileVerifiedAt: kept },
+      `the entitlement file could not be rewritten (${code}); the one an earlier run in this pod wrote stays: it verifies for this product and key`,
+    );
+    run.marks.written = performance.now();
+    return ok(kept);
+  }
+}
+
+/** The verifiedAt of an entitlement file an earlier run in this pod wrote, if it verifies for this configuration. */
+async function earlierEntitlement(config: SidecarConfig): Promise<string | undefined> {
+  try {
+    const v = await verifyEntitlementFile(config.entitlementFile, {
+      publicKey: config.publicKey.key,
+      productCode: config.productCode,
+      publicKeyVersion: config.publicKeyVersion,
+    });
+    return v.verifiedAt || 'an unknown time';
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pod is entitled: metrics, the key-rotation warning, /healthz, the log line. */
+export function announceEntitled(run: Run, entitlement: Entitlement, keptFileVerifiedAt: string | undefined): Snapshot {
+  const { config, logger, metrics } = run;
+  metrics.verifiedTimestamp.set(entitlement.verifiedAt.getTime() / 1000);
+  const rotation = entitlement.publicKeyRotation;
+  if (rotation !== undefined) {
+    metrics.keyRotationTimestamp.set(rotation.getTime() / 1000);
+    logger.warn(
+      { publicKeyVersion: config.publicKeyVersion, publicKeyRotationTimestamp: rotation.toISOString() },
+      'AWS reports this public key version has expired (PublicKeyRotationTimestamp): the seller must ship a new MARKETPLACE_PUBLIC_KEY_VERSION and key',
+    );
+  }
+  const kept = keptFileVerifiedAt === undefined ? '' : `; the file could not be rewritten, the one verified at ${keptFileVerifiedAt} by an earlier run in this pod stays`;
+  const snapshot = run.state.set({
+    code: 'ENTITLED',
+    message: `${entitlement.message}${kept}`,
+    at: entitlement.verifiedAt,
+    entitlement: { ...entitlement.summary, entitlementFile: config.entitlementFile },
+    ...(rotation === undefined ? {} : { publicKeyRotationTimestamp: rotation.toISOString() }),
+  });
+  logger.info(
+    {
+      status: snapshot.status,
+      code: snapshot.code,
+      attempts: entitlement.attempts,
+      entitlementFile: config.entitlementFile,
+      startupMs: startupPhases(run.marks),
+      action: snapshot.action,
+    },
+    'entitled',
+  );
+  return snapshot;
+}
+
+/**
+ * Records an outcome that ends start-up. A sticky denial is on disk before anyone is told, so a
+ * container killed in between does not call again; no entitlement file stays behind.
+ */
+export async function settle(run: Run, input: SnapshotInput): Promise<Snapshot> {
+  const { config, logger, state } = run;
+  const at = new Date(run.now());
+  if (run.source.recordsDenials && OUTCOMES[input.code].sticky && input.sticky !== true) {
+    try {
+      await writeDenial(config.entitlementFile, {
+        code: input.code,
+        status: OUTCOMES[input.code].status,
+        productCode: config.productCode,
+        awsError: input.awsError,
+        message: input.message,
+        deniedAt: at.toISOString(),
+      });
+    } catch (err) {
+      logger.error({ err, code: input.code }, 'could not record the denial next to the entitlement file; a restarted sidecar would call again');
+    }
+  }
+  await removeIfExists(config.entitlementFile).catch((err: unknown) => logger.error({ err }, 'could not remove the entitlement file'));
+  const snapshot = state.set({ ...input, at });
+  logger.error(
+    { status: snapshot.status, code: snapshot.code, awsError: snapshot.awsError, sticky: snapshot.sticky, action: snapshot.action },
+    `not entitled: ${snapshot.message}`,
+  );
+  return snapshot;
+}
+
+/** The source's view of the run: the region, the clients, the retry policy with what is left of the deadline. */
+function sourceContext(run: Run, region: string) {
+  const { logger, metrics, state } = run;
+  return {
+    region,
+    aws: run.aws,
+    signal: run.signal,
+    logger,
+    now: run.now,
+    policy: { ...run.tuning.retry, deadlineMs: remainingMs(run) },
+    mark: (phase: 'called' | 'verified') => (run.marks[phase] = performance.now()),
+    onAttempt: (a: { attempt: number; code: SnapshotInput['code']; awsError: string | undefined; detail: string | undefined; durationMs: number; nextDelayMs: number | undefined }) => {
+      metrics.registerAttempts.inc({ outcome: a.code });
+      metrics.registerDuration.observe(a.durationMs / 1000);
+      if (a.nextDelayMs === undefined) return;
+      const why = a.detail === undefined ? '' : ` (${a.detail})`;
+      state.set({ code: a.code, message: `attempt ${a.attempt}: ${a.awsError ?? a.code}${why}; retrying in ${a.nextDelayMs} ms`, awsError: a.awsError });
+      logger.warn({ attempt: a.attempt, code: a.code, awsError: a.awsError, retryInMs: a.nextDelayMs }, `${run.source.call} failed transiently; retrying`);
+    },
+  };
+}
+
+/** What is left of ENTITLEMENT_REGISTER_DEADLINE, by the run's clock. */
+function remainingMs(run: Run): number {
+  return run.config.registerDeadlineMs - (run.now() - run.startedAt);
+}
+
+/** Milliseconds spent in each start-up phase, from process start to the entitlement file. */
+export function startupPhases(marks: Run['marks']): Record<string, number> {
+  const ms = (a: Phase | 'started', b: Phase) => Math.round(((marks[b] ?? 0) - (marks[a] ?? 0)) * 10) / 10;
+  return {
+    modulesAndConfig: Math.round((marks.started ?? 0) * 10) / 10,
+    httpServer: ms('started', 'listening'),
+    region: ms('listening', 'region'),
+    credentialProvider: ms('region', 'credentials'),
+    registerUsage: ms('credentials', 'called'),
+    verify: ms('called', 'verified'),
+    writeFile: ms('verified', 'written'),
+    total: Math.round((marks.written ?? 0) * 10) / 10,
+  };
+}
