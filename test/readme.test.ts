@@ -4,7 +4,7 @@ import { SETTINGS } from '../src/config/settings.js';
 import { ENDPOINTS } from '../src/sidecar/probe-server.js';
 import { createMetrics, METRIC_PREFIX } from '../src/sidecar/metrics.js';
 import { OUTCOMES, STATUSES } from '../src/entitlement/outcomes.js';
-import { EMULATOR_FLAGS } from '../src/emulator/cli.js';
+import { EMULATOR_FLAGS } from '../src/emulator/settings.js';
 import { BAD_TOKENS, DEFAULT_SCENARIO, MODES } from '../src/emulator/index.js';
 import { REASONS } from '../src/k8s/index.js';
 import { createKubernetesMetrics } from '../src/k8s/metrics.js';

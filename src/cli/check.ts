@@ -1,5 +1,6 @@
 import { request } from 'node:http';
-import { parseArgs, parseListen } from '../config/parse.js';
+import { readSettings } from '../config/flags.js';
+import { RUN_SETTINGS } from '../config/settings.js';
 
 /**
  * `check`: exit 0 when the local /healthz answers 200, else 1. For ECS health checks and Docker's
@@ -30,12 +31,11 @@ export function probeHealthz(host: string, port: number, timeoutMs = CHECK_TIMEO
 }
 
 export async function runCheckCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<number> {
-  const args = parseArgs(argv, new Set(['listen']));
-  const listenText = args.flags.get('listen') ?? (env.ENTITLEMENT_LISTEN || '0.0.0.0:9797');
-  const listen = parseListen(listenText);
-  if (args.problems.length > 0 || listen === undefined) {
-    for (const p of args.problems) out(p);
-    if (listen === undefined) out(`ENTITLEMENT_LISTEN must be host:port, got "${listenText}"`);
+  // The sidecar's own ENTITLEMENT_LISTEN row: the same default and the same parser.
+  const { values, problems } = readSettings({ listen: RUN_SETTINGS.listen }, argv, env, { command: 'entitlement-sidecar check', blame: 'env' });
+  const { listen } = values;
+  if (problems.length > 0 || listen === undefined) {
+    for (const p of problems) out(p);
     return 2;
   }
   try {

@@ -79,7 +79,7 @@ async function runCommand(argv: readonly string[]): Promise<number> {
       return runVerifyCommand(rest, env, log, err);
     }
     case 'emulator': {
-      const { runEmulatorCommand } = await import('../emulator/cli.js');
+      const { runEmulatorCommand } = await import('./emulator.js');
       return runEmulatorCommand([...rest], env);
     }
     case 'version':

@@ -1,48 +1,10 @@
 import type { ListenAddress } from '../shared/http.js';
+import { SettingProblem } from './flags.js';
 
 /**
- * Command-line flags as a second source of the same settings as the environment.
- * `--name value` and `--name=value`; flags win over environment variables.
+ * The typed parsers settings are made of. Each takes the text and the name to blame, and returns the
+ * value or throws a SettingProblem that names the setting and says what is allowed.
  */
-
-export interface ParsedArgs {
-  readonly flags: ReadonlyMap<string, string>;
-  readonly positionals: readonly string[];
-  readonly problems: readonly string[];
-}
-
-export function parseArgs(argv: readonly string[], known: ReadonlySet<string>): ParsedArgs {
-  const flags = new Map<string, string>();
-  const positionals: string[] = [];
-  const problems: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (!arg.startsWith('--')) {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    if (!known.has(name)) {
-      problems.push(`--${name} is not a known flag; known flags: ${[...known].map((k) => `--${k}`).join(', ')}`);
-      continue;
-    }
-    let value: string | undefined;
-    if (eq !== -1) {
-      value = arg.slice(eq + 1);
-    } else {
-      value = argv[i + 1];
-      // A PEM value starts with dashes too; only a flag-shaped word means the value is missing.
-      if (value === undefined || /^--[a-z]/.test(value)) {
-        problems.push(`--${name} needs a value`);
-        continue;
-      }
-      i++;
-    }
-    flags.set(name, value);
-  }
-  return { flags, positionals, problems };
-}
 
 /** Milliseconds from `500ms`, `90s`, `30m`, `1h` or a combination such as `1h30m`; undefined if malformed. */
 export function parseDuration(text: string): number | undefined {
@@ -57,7 +19,6 @@ export function parseDuration(text: string): number | undefined {
   return matched === text.length && text.length > 0 ? Math.round(total) : undefined;
 }
 
-
 /** `host:port` or `[v6]:port`; undefined if malformed. Port 0 asks the OS for a free port. */
 export function parseListen(text: string): ListenAddress | undefined {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
@@ -67,3 +28,45 @@ export function parseListen(text: string): ListenAddress | undefined {
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
+/** The items of a comma list, trimmed, empty ones dropped: the one place lists are split. */
+export function parseList(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** A duration from `min` to `max` ms; `range` is how the README says it ("from 1s to 24h"). */
+export function duration(minMs: number, maxMs: number, range: string) {
+  return (text: string, name: string): number => {
+    const ms = parseDuration(text);
+    if (ms === undefined || ms < minMs || ms > maxMs) throw new SettingProblem(`${name} must be a duration ${range} such as 30m, 90s or 1h30m, got "${text}"`);
+    return ms;
+  };
+}
+
+/** One of a fixed set of words. */
+export function oneOf<const W extends readonly string[]>(words: W) {
+  return (text: string, name: string): W[number] => {
+    if (!(words as readonly string[]).includes(text)) throw new SettingProblem(`${name} must be one of: ${words.join(', ')}, got "${text}"`);
+    return text as W[number];
+  };
+}
+
+/** `host:port` of a listener. */
+export function listenAddress(text: string, name: string): ListenAddress {
+  const listen = parseListen(text);
+  if (listen === undefined) throw new SettingProblem(`${name} must be host:port (port 0-65535), got "${text}"`);
+  return listen;
+}
+
+/** An integer from `min` to `max`, in decimal digits only (no sign, no exponent, no fraction). */
+export function integer(min: number, max: number, what = `an integer from ${min} to ${max}`) {
+  return (text: string, name: string): number => {
+    const n = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new SettingProblem(`${name} must be ${what}, got "${text}"`);
+    return n;
+  };
+}
+
+/** Text as given. */
+export function text(value: string): string {
+  return value;
+}

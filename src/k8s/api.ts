@@ -13,6 +13,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import { errnoOf, isNetworkErrno } from '../shared/errno.js';
 import { CONDITION_TYPE, type PodCondition, type PodEvent } from './reasons.js';
 import { FAILURE_KINDS, OPERATIONS, SERVICE_ACCOUNT_DIR, type FailureKind, type Operation } from './constants.js';
 
@@ -178,8 +179,6 @@ function abortOn(signal: AbortSignal): ObservableMiddleware {
   };
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE']);
-
 export function classify(err: unknown): KubernetesCallError {
   if (err instanceof ApiException) {
     const status = Number(err.code);
@@ -189,18 +188,11 @@ export function classify(err: unknown): KubernetesCallError {
   }
   const errno = errnoOf(err);
   const text = err instanceof Error ? err.message : String(err);
-  if (errno !== undefined && UNREACHABLE.has(errno)) return new KubernetesCallError('unreachable', text, { cause: err, errno });
+  if (isNetworkErrno(errno)) return new KubernetesCallError('unreachable', text, { cause: err, errno });
   // TLS failures (wrong CA, wrong name), an unreadable token file, a garbled answer: all "other".
   return new KubernetesCallError('other', text, { cause: err, ...(errno === undefined ? {} : { errno }) });
 }
 
-function errnoOf(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e instanceof Object && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
-}
 
 /** The `message` of a Kubernetes `Status` body, which says which verb on which resource was refused. */
 function statusMessage(body: unknown): string | undefined {

@@ -55,7 +55,7 @@ export function startKubernetesStatus(o: KubernetesStatusOptions): KubernetesSta
   // Registered even when off, so /metrics has the same series wherever the sidecar runs.
   const metrics = createKubernetesMetrics(o.registry);
   const prefix = o.serviceAccountPrefix ?? '';
-  const decision = decide(o.mode, o.env, prefix);
+  const decision = whetherToReport(o.mode, o.env, prefix);
   if (!decision.enabled) {
     logger.info({ kubernetesStatus: 'off', why: decision.why }, `Kubernetes status is off: ${decision.why}; no pod Events and no ${CONDITION_TYPE} condition`);
     return disabled;
@@ -132,9 +132,9 @@ export function startKubernetesStatus(o: KubernetesStatusOptions): KubernetesSta
 
 const disabled: KubernetesStatus = Object.freeze({ enabled: false, observer: () => undefined, flush: async () => undefined, event: () => undefined });
 
-type Decision = { enabled: true; pod: PodRef } | { enabled: false; why: string };
+type ReportDecision = { enabled: true; pod: PodRef } | { enabled: false; why: string };
 
-function decide(mode: KubernetesStatusOptions['mode'], env: NodeJS.ProcessEnv, prefix: string): Decision {
+function whetherToReport(mode: KubernetesStatusOptions['mode'], env: NodeJS.ProcessEnv, prefix: string): ReportDecision {
   if (mode === 'off') return { enabled: false, why: 'turned off by ENTITLEMENT_KUBERNETES_STATUS=off' };
   if (!env.KUBERNETES_SERVICE_HOST) return { enabled: false, why: 'not running in a Kubernetes cluster (KUBERNETES_SERVICE_HOST is not set)' };
   const token = `${prefix}${SERVICE_ACCOUNT_DIR}/token`;

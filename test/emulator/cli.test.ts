@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEmulatorArgs, runEmulatorCommand } from '../../src/emulator/cli.js';
+import { runEmulatorCommand } from '../../src/cli/emulator.js';
+import { parseEmulatorArgs } from '../../src/emulator/settings.js';
 import { DEFAULT_EMULATOR_CREDENTIALS, MODES } from '../../src/emulator/index.js';
 import { meteringClient, PRODUCT, rawRequest, realClock, register, rejection } from './helpers.js';
 import { startCli } from '../helpers/process.js';
@@ -60,8 +61,9 @@ describe('parseEmulatorArgs', () => {
     expect(parsed.ok).toBe(false);
     const problems = parsed.ok ? [] : parsed.problems;
     expect(problems).toEqual([
-      '--colour is not a flag of the emulator; flags: --listen, --region, --public-key-out, --scenario, --credentials, --products, --public-key-versions, --rate-limit, --key-bits, --dimensions, --look-back-hours, --batch-look-back-hours, --allowed-hosts',
-      'unexpected argument "stray"; the emulator takes flags only',
+      '--colour is not a flag of the emulator; its flags: --listen, --region, --public-key-out, --scenario, --credentials, --products, --public-key-versions, --rate-limit, --key-bits, --dimensions, --look-back-hours, --batch-look-back-hours, --allowed-hosts',
+      // The one flag reader does not guess that an unknown flag takes a value: "red" is reported too.
+      'unexpected argument(s) "red" "stray": the emulator takes flags only',
       expect.stringMatching(/^--listen must be HOST:PORT .*got "nowhere"$/),
       'EMULATOR_REGION must be an AWS region name such as us-east-1; got "moon-1"',
       `--scenario must be one of: ${MODES.join(', ')}; got "happy"`,
