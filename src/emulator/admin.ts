@@ -8,9 +8,9 @@
  * grants, so a page a developer happens to open cannot reset scenarios or mint registration tokens.
  * (The Host check against DNS rebinding is the server's, for every path: see host-check.ts.)
  */
-import { parseTokenRequest } from './customers.js';
+import { parseTokenRequest } from './metering/customers.js';
 import { parseScenarioPatch } from './scenario.js';
-import type { Answer } from './api.js';
+import { jsonAnswer, type Answer } from '../shared/http.js';
 import type { EmulatorStore } from './state.js';
 
 export const ADMIN_PREFIX = '/_emulator/';
@@ -25,11 +25,7 @@ export interface AdminDeps {
   readonly now: () => Date;
 }
 
-const json = (status: number, value: unknown, extra: Record<string, string> = {}): Answer => ({
-  status,
-  headers: { 'content-type': 'application/json', ...extra },
-  body: `${JSON.stringify(value)}\n`,
-});
+const json = jsonAnswer;
 
 type Route = { readonly method: string; readonly handle: (body: Buffer, deps: AdminDeps) => Answer };
 
@@ -73,7 +69,7 @@ const routes: Readonly<Record<string, Route>> = {
     handle: (_b, d) => ({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: d.publicKeyPem }),
   },
   calls: { method: 'GET', handle: (_b, d) => json(200, { calls: d.store.recentCalls() }) },
-  records: { method: 'GET', handle: (_b, d) => json(200, d.store.ledger.view()) },
+  records: { method: 'GET', handle: (_b, d) => json(200, d.store.records.view()) },
   'registration-tokens': { method: 'POST', handle: postRegistrationToken },
 };
 

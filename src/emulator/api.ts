@@ -1,7 +1,7 @@
 /**
- * One Metering API call, start to finish. THE evaluation order lives here and only here:
+ * One API call of any emulated service, start to finish. THE evaluation order lives here and only here:
  *
- *   1. operation   `x-amz-target` + JSON 1.1 content type      -> UnknownOperationException
+ *   1. operation   `x-amz-target` names a service (services.ts) + JSON 1.1 content type -> UnknownOperationException
  *   2. auth        SigV4 (key, scope, signed headers, clock skew, payload hash, signature), then
  *                  the scope's region vs the endpoint's region, named per operation:
  *                  RegisterUsage InvalidRegionException, MeterUsage InvalidEndpointRegionException,
@@ -22,24 +22,16 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, MESSAGES } from './errors.js';
-import { isMeteringOperation, operationTable } from './operations.js';
-import type { ApiDeps } from './operations.js';
-import { faultsApplyTo } from './scenario.js';
+import type { Answer } from '../shared/http.js';
+import { ApiError, protocolError } from './errors.js';
+import type { ApiDeps, Service } from './service.js';
+import { serviceForTarget } from './services.js';
+import { faultsApplyTo, METERING_OPERATIONS, type MeteringOperation } from './scenario.js';
 import { verifySigV4 } from './sigv4.js';
 import type { SigV4Identity, WireRequest } from './sigv4.js';
 import { readInput } from './validate.js';
 
-export const SIGNING_NAME = 'aws-marketplace';
-export const TARGET_PREFIX = 'AWSMPMeteringService.';
 const JSON_11 = 'application/x-amz-json-1.1';
-
-/** An HTTP answer of the emulator, API or admin: status, headers, body. */
-export interface Answer {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
 
 /** One caller = one task or pod: its access key plus its session token (each pod has its own). */
 export function callerIdentity(identity: SigV4Identity): string {
@@ -58,69 +50,73 @@ function peek(body: Buffer): { productCode: string | null; nonce: string | null 
   }
 }
 
-function operationFrom(wire: WireRequest): string | undefined {
-  const target = wire.headers['x-amz-target']?.[0];
+/** The service and operation of a request, when it is AWS JSON 1.1 to a target some service has. */
+function targetOf(wire: WireRequest): { service: Service; operation: string } | undefined {
   const contentType = wire.headers['content-type']?.[0]?.split(';')[0]?.trim().toLowerCase();
-  if (target === undefined || !target.startsWith(TARGET_PREFIX) || contentType !== JSON_11) return undefined;
-  return target.slice(TARGET_PREFIX.length);
+  return contentType === JSON_11 ? serviceForTarget(wire.headers['x-amz-target']?.[0]) : undefined;
 }
+
+const isMeteringOperation = (name: string): name is MeteringOperation => (METERING_OPERATIONS as readonly string[]).includes(name);
 
 export async function handleApiCall(wire: WireRequest, deps: ApiDeps): Promise<Answer> {
   const { store, limiter, config, logger } = deps;
   const requestId = randomUUID();
-  const opName = operationFrom(wire);
+  const target = targetOf(wire);
+  const opName = target?.operation;
   let identity: SigV4Identity | undefined;
   let status = 200;
   let outcome = 'success';
   let body: string;
   try {
-    if (opName === undefined) throw new ApiError('UnknownOperationException', 'The requested operation is not recognized by the service.');
-    const operation = isMeteringOperation(opName) ? operationTable[opName] : undefined;
+    if (target === undefined) throw protocolError('UnknownOperationException', 'The requested operation is not recognized by the service.');
+    const { service } = target;
+    const operation = Object.hasOwn(service.operations, target.operation) ? service.operations[target.operation] : undefined;
     identity = verifySigV4(wire, {
-      service: SIGNING_NAME,
+      service: service.signingName,
       region: config.region,
       now: deps.now(),
       lookup: deps.lookupCredential,
       ...(operation?.regionError !== undefined ? { regionError: operation.regionError } : {}),
     });
-    if (operation === undefined || !isMeteringOperation(opName)) throw new ApiError('UnknownOperationException', `Operation ${opName} is not supported by this emulator.`);
+    if (operation === undefined || !isMeteringOperation(target.operation)) {
+      throw protocolError('UnknownOperationException', `Operation ${target.operation} is not supported by this emulator.`);
+    }
     const input = readInput(operation.input, wire.body);
     const scenario = store.scenario();
     // One bucket per operation and account: each operation has its own quota on AWS.
-    if (!limiter.take(`${opName}/${identity.credential.accountId}`, operation.rateLimit(scenario))) throw new ApiError('ThrottlingException', MESSAGES.rateExceeded);
-    const faultsApply = faultsApplyTo(scenario, opName);
+    if (!limiter.take(`${target.operation}/${identity.credential.accountId}`, operation.rateLimit(scenario))) throw service.throttled();
+    const faultsApply = faultsApplyTo(scenario, target.operation);
     const { latencyMs } = scenario;
     if (faultsApply && latencyMs > 0) {
       logger.debug({ requestId, latencyMs }, 'delaying answer');
       await sleep(latencyMs, undefined, { signal: deps.signal });
     }
-    if (faultsApply && store.consume('throttle')) throw new ApiError('ThrottlingException', MESSAGES.rateExceeded);
-    if (faultsApply && store.consume('internalError')) throw new ApiError('InternalServiceErrorException', MESSAGES.internal);
-    const call = { operation: opName, input, identity, caller: callerIdentity(identity), scenario: store.scenario(), faultsApply, deps };
+    if (faultsApply && store.consume('throttle')) throw service.throttled();
+    if (faultsApply && store.consume('internalError')) throw service.internalError();
+    const call = { operation: target.operation, input, identity, caller: callerIdentity(identity), scenario: store.scenario(), faultsApply, deps };
     const result = await operation.run(call);
     body = JSON.stringify(result);
   } catch (err) {
     if (deps.signal.aborted) throw err; // closing: the server drops the connection
-    const apiError =
-      err instanceof ApiError ? err : new ApiError('InternalServiceErrorException', MESSAGES.internal);
+    const apiError = err instanceof ApiError ? err : (target?.service.internalError() ?? protocolError('UnknownOperationException', 'internal error'));
     if (!(err instanceof ApiError)) logger.error({ err, requestId }, 'emulator bug: unexpected error while answering');
     status = apiError.status;
     outcome = apiError.code;
-    body = apiError.body();
+    body = apiError.body(target?.service.errorMessageKey);
   }
 
   const sent = peek(wire.body);
   store.record({
     time: deps.now().toISOString(),
     requestId,
-    operation: opName !== undefined && isMeteringOperation(opName) ? opName : 'unknown',
+    operation: opName !== undefined && target !== undefined && Object.hasOwn(target.service.operations, opName) ? opName : 'unknown',
     outcome,
     caller: identity?.credential.accessKeyId ?? null,
     productCode: sent.productCode,
     nonce: sent.nonce,
     signedHeaders: identity?.signedHeaders ?? [],
   });
-  logger.info({ requestId, operation: opName ?? null, outcome, caller: identity?.credential.accessKeyId ?? null }, 'metering call');
+  logger.info({ requestId, service: target?.service.name ?? null, operation: opName ?? null, outcome, caller: identity?.credential.accessKeyId ?? null }, 'api call');
 
   const headers: Record<string, string> = { 'content-type': JSON_11, 'x-amzn-requestid': requestId };
   if (outcome !== 'success') headers['x-amzn-errortype'] = outcome;

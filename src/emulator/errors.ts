@@ -1,37 +1,17 @@
 /**
- * The error codes the emulator answers with, their HTTP status and how they go on the wire.
+ * Errors the emulator answers with, for every service it emulates: an ApiError carries the code, the
+ * HTTP status and the message; a service renders it in its own wire form (the Metering API's
+ * `{"__type", "message"}`, License Manager's `{"__type", "Message"}`). The errors every AWS JSON
+ * service answers before an operation runs (signature, protocol, validation) are here; each service's
+ * modelled errors are in its own folder.
  *
  * AWS JSON 1.1 puts the code in the body's `__type` and (on most services) in `x-amzn-errortype`;
  * the SDK v3 and botocore read either, so the emulator sends both and they always agree.
  */
 
-/** HTTP status per code. The modelled errors are 400 except the one server fault. */
-export const ERROR_STATUS = {
-  // RegisterUsage's modelled errors (see the service model).
-  CustomerNotEntitledException: 400,
-  PlatformNotSupportedException: 400,
-  InvalidProductCodeException: 400,
-  InvalidPublicKeyVersionException: 400,
-  InvalidRegionException: 400,
-  DisabledApiException: 400,
-  ThrottlingException: 400,
-  InternalServiceErrorException: 500,
-  // MeterUsage, BatchMeterUsage and ResolveCustomer add these.
-  DuplicateRequestException: 400,
-  // The newest model gives this one httpError 409; the API reference lists it as 400, which is what
-  // the emulator sends. Clients key on `__type`, so either status surfaces as the same exception.
-  IdempotencyConflictException: 400,
-  InvalidEndpointRegionException: 400,
-  InvalidTagException: 400,
-  InvalidUsageAllocationsException: 400,
-  InvalidUsageDimensionException: 400,
-  TimestampOutOfBoundsException: 400,
-  InvalidCustomerIdentifierException: 400,
-  InvalidLicenseException: 400,
-  InvalidTokenException: 400,
-  ExpiredTokenException: 400,
-  // Errors every AWS JSON service answers before an operation runs; not in the model, so the
-  // SDK surfaces them as MarketplaceMeteringServiceException with `name` = the code.
+/** HTTP status of the errors every AWS JSON service answers before an operation runs. */
+export const PROTOCOL_ERROR_STATUS = {
+  // Not in any model, so the SDK surfaces them as the service's base exception with `name` = the code.
   UnknownOperationException: 400,
   SerializationException: 400,
   ValidationException: 400,
@@ -40,65 +20,41 @@ export const ERROR_STATUS = {
   InvalidSignatureException: 403,
   UnrecognizedClientException: 400,
   RequestEntityTooLargeException: 413,
+  // No AWS service publishes an answer for a Host it does not serve; 421 is HTTP's (RFC 9110).
+  MisdirectedRequestException: 421,
 } as const;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ProtocolErrorCode = keyof typeof PROTOCOL_ERROR_STATUS;
 
-/** An answer that is an AWS error. Thrown inside the request pipeline and turned into a response by the server. */
+/** An answer that is an AWS error. Thrown inside the request pipeline and turned into a response there. */
 export class ApiError extends Error {
-  readonly code: ErrorCode;
+  readonly code: string;
   readonly status: number;
 
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: string, message: string, status: number) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
-    this.status = ERROR_STATUS[code];
+    this.status = status;
   }
 
   /** The AWS JSON 1.1 error body: unqualified `__type` (what Coral sends after the `#` is all clients keep). */
-  body(): string {
-    return JSON.stringify({ __type: this.code, message: this.message });
+  body(messageKey: 'message' | 'Message' = 'message'): string {
+    return JSON.stringify({ __type: this.code, [messageKey]: this.message });
   }
+}
+
+/** One of the protocol-level errors, with its status. */
+export function protocolError(code: ProtocolErrorCode, message: string): ApiError {
+  return new ApiError(code, message, PROTOCOL_ERROR_STATUS[code]);
 }
 
 /** Messages that callers match on; kept here so tests and handlers cannot drift apart. */
 export const MESSAGES = {
-  rateExceeded: 'Rate exceeded',
   unrecognizedClient: 'The security token included in the request is invalid.',
   missingToken: 'Request is missing Authentication Token',
   signatureMismatch:
     'The request signature we calculated does not match the signature you provided. ' +
     'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
-  internal: 'An internal error occurred. Please retry your request.',
 } as const;
 
-/** The service model's documentation of each modelled error, used as (the start of) its message. */
-export const MODEL_MESSAGES = {
-  CustomerNotEntitledException: 'Exception thrown when the customer does not have a valid subscription for the product.',
-  PlatformNotSupportedException:
-    'AWS Marketplace does not support metering usage from the underlying platform. Currently, Amazon ECS, Amazon EKS, and AWS Fargate are supported.',
-  InvalidProductCodeException: 'The product code passed does not match the product code used for publishing the product.',
-  InvalidPublicKeyVersionException: 'Public Key version is invalid.',
-  InvalidRegionException:
-    'RegisterUsage must be called in the same AWS Region the ECS task was launched in. This prevents a container from hardcoding a Region.',
-  DisabledApiException: 'The API is disabled in the Region.',
-  DuplicateRequestException:
-    'A metering record has already been emitted by the same EC2 instance, ECS task, or EKS pod for the given {usageDimension, timestamp} with a different usageQuantity.',
-  IdempotencyConflictException: 'The ClientToken is being used for multiple requests.',
-  InvalidEndpointRegionException:
-    'The endpoint being called is in a AWS Region different from your EC2 instance, ECS task, or EKS pod. The Region of the Metering Service endpoint and the AWS Region of the resource must match.',
-  InvalidTagException: 'The tag is invalid, or the number of tags is greater than 5.',
-  InvalidUsageAllocationsException: 'Sum of allocated usage quantities is not equal to the usage quantity.',
-  InvalidUsageDimensionException: 'The usage dimension does not match one of the UsageDimensions associated with products.',
-  TimestampOutOfBoundsException: 'The timestamp value passed in the UsageRecord is out of allowed range.',
-  InvalidCustomerIdentifierException: 'You have metered usage for a CustomerIdentifier that does not exist.',
-  InvalidLicenseException: 'Ensure the LicenseArn is valid, matches the customer, and usage is within the license activation period.',
-  InvalidTokenException: 'Registration token is invalid.',
-  ExpiredTokenException: 'The submitted registration token has expired.',
-} as const satisfies Partial<Record<ErrorCode, string>>;
-
-/** A modelled error with the model's text, plus what exactly was wrong (AWS's own texts rarely say). */
-export function modelError(code: keyof typeof MODEL_MESSAGES, detail?: string): ApiError {
-  return new ApiError(code, detail === undefined ? MODEL_MESSAGES[code] : `${MODEL_MESSAGES[code]} ${detail}`);
-}

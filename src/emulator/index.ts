@@ -7,29 +7,29 @@
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { customersProblems, parseTokenRequest } from './customers.js';
-import type { IssuedRegistrationToken, RegistrationTokenRequest, SubscribedCustomer } from './customers.js';
+import { customersProblems, parseTokenRequest } from './metering/customers.js';
+import type { IssuedRegistrationToken, RegistrationTokenRequest, SubscribedCustomer } from './metering/customers.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
 import { closeServer, listen } from '../shared/http.js';
 import { REGION_PATTERN } from '../aws/region.js';
 import { isLoopbackIp } from '../shared/addresses.js';
 import { parseAllowedHosts } from './host-check.js';
 import { generateRsaKeyPair } from './keys.js';
-import { HOUR_MS } from './usage.js';
+import { HOUR_MS } from '../shared/time.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Scenario } from './scenario.js';
 import { createEmulatorServer } from './server.js';
 import { EmulatorStore } from './state.js';
 import type { CallRecord, EmulatorState } from './state.js';
-import type { MeteringRecord } from './records.js';
-import { TokenMinter } from './tokens.js';
-import { REGISTER_USAGE_INPUT } from './validate.js';
+import type { MeteringRecord } from './metering/records.js';
+import { TokenMinter } from './metering/tokens.js';
+import { REGISTER_USAGE_INPUT } from './metering/shapes.js';
 
 export { BAD_TOKENS, DEFAULT_SCENARIO, METERING_OPERATIONS, MODES } from './scenario.js';
 export type { BadToken, MeteringOperation, Mode, RateLimit, Scenario } from './scenario.js';
 export type { CallRecord, Counts, EmulatorState } from './state.js';
-export type { IssuedRegistrationToken, RegistrationTokenRequest, SubscribedCustomer } from './customers.js';
-export type { MeteringRecord, RecordedAllocation, RecordsView } from './records.js';
+export type { IssuedRegistrationToken, RegistrationTokenRequest, SubscribedCustomer } from './metering/customers.js';
+export type { MeteringRecord, RecordedAllocation, RecordsView } from './metering/records.js';
 
 export interface EmulatorCredential {
   accessKeyId: string;
@@ -215,8 +215,8 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
     scenario: () => store.scenario(),
     state: () => store.state(),
     calls: () => store.recentCalls(),
-    records: () => store.ledger.view().records,
-    totals: () => store.ledger.view().totals,
+    records: () => store.records.view().records,
+    totals: () => store.records.view().totals,
     issueRegistrationToken,
     reset,
     close: () => {

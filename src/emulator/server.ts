@@ -10,19 +10,22 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ADMIN_PREFIX, handleAdmin } from './admin.js';
 import type { AdminDeps } from './admin.js';
-import { readBody } from '../shared/http.js';
-import { handleApiCall, type Answer } from './api.js';
+import { jsonAnswer, readBody, writeAnswer, type Answer } from '../shared/http.js';
+import { ApiError, protocolError, type ProtocolErrorCode } from './errors.js';
+import { handleApiCall } from './api.js';
 import { hostAllowed, type HostPolicy } from './host-check.js';
-import type { ApiDeps } from './operations.js';
+import type { ApiDeps } from './service.js';
 
 /** Far above any Metering request (BatchMeterUsage's 25 records included). */
 const MAX_BODY_BYTES = 1024 * 1024;
 
-function awsError(status: number, code: string, message: string): Answer {
+/** A protocol-level AWS error answered before any service is chosen. */
+function awsError(code: ProtocolErrorCode, message: string, status?: number): Answer {
+  const error = status === undefined ? protocolError(code, message) : new ApiError(code, message, status);
   return {
-    status,
+    status: error.status,
     headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID(), 'x-amzn-errortype': code },
-    body: JSON.stringify({ __type: code, message }),
+    body: error.body(),
   };
 }
 
@@ -37,20 +40,14 @@ export interface ServerDeps {
 function misdirected(path: string, host: readonly string[] | undefined): Answer {
   const shown = host === undefined ? 'no Host header' : `Host ${JSON.stringify(host.join(', '))}`;
   const message = `The emulator does not answer ${shown}: it answers loopback addresses, localhost and the names given to --allowed-hosts (a guard against DNS rebinding).`;
-  if (path.startsWith(ADMIN_PREFIX)) return { status: 421, headers: { 'content-type': 'application/json' }, body: `${JSON.stringify({ error: message })}\n` };
-  return awsError(421, 'MisdirectedRequestException', message);
+  if (path.startsWith(ADMIN_PREFIX)) return jsonAnswer(421, { error: message });
+  return awsError('MisdirectedRequestException', message);
 }
 
 export function createEmulatorServer(deps: ServerDeps): Server {
-  const send = (res: ServerResponse, answer: Answer, close = false): void => {
-    res.writeHead(answer.status, {
-      ...answer.headers,
-      date: deps.api.now().toUTCString(),
-      'content-length': String(Buffer.byteLength(answer.body)),
-      ...(close ? { connection: 'close' } : {}),
-    });
-    res.end(answer.body);
-  };
+  // The Date header is the emulator's clock: the SDKs correct their skew from it.
+  const send = (res: ServerResponse, answer: Answer, close = false): void =>
+    writeAnswer(res, { ...answer, headers: { ...answer.headers, date: deps.api.now().toUTCString() } }, { close });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let body: Buffer | undefined;
@@ -61,7 +58,7 @@ export function createEmulatorServer(deps: ServerDeps): Server {
       return;
     }
     if (body === undefined) {
-      send(res, awsError(413, 'RequestEntityTooLargeException', 'Request body too large'), true);
+      send(res, awsError('RequestEntityTooLargeException', 'Request body too large'), true);
       return;
     }
     const url = req.url ?? '/';
@@ -74,7 +71,7 @@ export function createEmulatorServer(deps: ServerDeps): Server {
     } else if (method === 'POST' && path === '/') {
       send(res, await handleApiCall({ method, url, headers: req.headersDistinct, body }, deps.api));
     } else {
-      send(res, awsError(404, 'UnknownOperationException', `No operation at ${method} ${path}; the Metering API is POST /.`));
+      send(res, awsError('UnknownOperationException', `No operation at ${method} ${path}; the API is POST /.`, 404));
     }
   };
 

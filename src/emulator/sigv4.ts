@@ -11,7 +11,7 @@
  * always computed from the body received, never taken from the client (payloadHash).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { ApiError, MESSAGES } from './errors.js';
+import { MESSAGES, protocolError, type ApiError } from './errors.js';
 
 export interface SigV4Credential {
   readonly accessKeyId: string;
@@ -32,7 +32,7 @@ export interface SigV4Options {
   readonly region: string;
   readonly now: Date;
   readonly lookup: (accessKeyId: string) => SigV4Credential | undefined;
-  /** The answer to a valid signature scoped to another region; default RegisterUsage's InvalidRegionException. */
+  /** The answer to a valid signature scoped to another region; default InvalidSignatureException, as most services answer. */
   readonly regionError?: (signedFor: string, serves: string) => ApiError;
 }
 
@@ -136,16 +136,10 @@ function parseAuthorization(header: string): Map<string, string> {
 
 const first = (req: WireRequest, name: string): string | undefined => req.headers[name]?.[0];
 
-function registerUsageRegionError(signedFor: string, serves: string): ApiError {
-  return new ApiError(
-    'InvalidRegionException',
-    `The request was signed for region '${signedFor}' but this endpoint serves '${serves}'. Call RegisterUsage in the region the task or pod runs in.`,
-  );
-}
 
 /** What an AWS endpoint answers to a signature scoped to another region when the operation models no region error. */
 export function wrongRegionSignature(signedFor: string): ApiError {
-  return new ApiError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${signedFor}'. `);
+  return protocolError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${signedFor}'. `);
 }
 
 /**
@@ -167,13 +161,13 @@ const mustBeSigned = (name: string): boolean => name === 'host' || name === 'con
 function checkHeaderCoverage(req: WireRequest, signed: ReadonlySet<string>): void {
   for (const name of SINGLE_HEADERS) {
     const count = req.headers[name]?.length ?? 0;
-    if (count > 1) throw new ApiError('InvalidSignatureException', `The request has ${count} '${name}' headers; it must have at most one.`);
+    if (count > 1) throw protocolError('InvalidSignatureException', `The request has ${count} '${name}' headers; it must have at most one.`);
   }
   // AWS's wording for a request without a signed Host (Coral services; dynalite and scratchstack record it as a signature error).
-  if (!signed.has('host')) throw new ApiError('InvalidSignatureException', "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+  if (!signed.has('host')) throw protocolError('InvalidSignatureException', "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   const unsigned = Object.keys(req.headers).filter((name) => mustBeSigned(name) && !signed.has(name)).sort();
   // S3's words for the same refusal (AccessDenied, HeadersNotSigned), with this protocol's error code.
-  if (unsigned.length > 0) throw new ApiError('InvalidSignatureException', `There were headers present in the request which were not signed: ${unsigned.join(', ')}.`);
+  if (unsigned.length > 0) throw protocolError('InvalidSignatureException', `There were headers present in the request which were not signed: ${unsigned.join(', ')}.`);
 }
 
 /**
@@ -185,7 +179,7 @@ function payloadHash(req: WireRequest): string {
   const bodyHash = sha256Hex(req.body);
   const declared = first(req, 'x-amz-content-sha256');
   if (declared !== undefined && declared !== bodyHash) {
-    throw new ApiError(
+    throw protocolError(
       'InvalidSignatureException',
       `The provided 'x-amz-content-sha256' header does not match what was computed. This service signs the payload: the header may only carry the lowercase hex SHA-256 of the body (${bodyHash}), got '${declared}'.`,
     );
@@ -196,32 +190,32 @@ function payloadHash(req: WireRequest): string {
 /** Verifies the request's signature or throws the ApiError AWS would answer. Region mismatch is checked last. */
 export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity {
   const auth = first(req, 'authorization');
-  if (auth === undefined || auth.trim() === '') throw new ApiError('MissingAuthenticationTokenException', MESSAGES.missingToken);
+  if (auth === undefined || auth.trim() === '') throw protocolError('MissingAuthenticationTokenException', MESSAGES.missingToken);
   if (!auth.startsWith(`${ALGORITHM} `)) {
-    throw new ApiError('IncompleteSignatureException', `Unsupported AWS 'algorithm': '${auth.split(' ')[0] ?? ''}'.`);
+    throw protocolError('IncompleteSignatureException', `Unsupported AWS 'algorithm': '${auth.split(' ')[0] ?? ''}'.`);
   }
   const params = parseAuthorization(auth);
   const missing = ['Credential', 'Signature', 'SignedHeaders'].filter((p) => !params.get(p));
   if (missing.length > 0) {
     const why = missing.map((p) => `Authorization header requires '${p}' parameter.`).join(' ');
-    throw new ApiError('IncompleteSignatureException', `${why} Authorization=${auth}`);
+    throw protocolError('IncompleteSignatureException', `${why} Authorization=${auth}`);
   }
   const credentialParam = params.get('Credential') ?? '';
   const scope = credentialParam.split('/');
   if (scope.length !== 5) {
-    throw new ApiError(
+    throw protocolError(
       'IncompleteSignatureException',
       `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${credentialParam}'`,
     );
   }
   const [accessKeyId = '', scopeDate = '', scopeRegion = '', scopeService = '', terminator = ''] = scope;
   const credential = opts.lookup(accessKeyId);
-  if (credential === undefined) throw new ApiError('UnrecognizedClientException', MESSAGES.unrecognizedClient);
+  if (credential === undefined) throw protocolError('UnrecognizedClientException', MESSAGES.unrecognizedClient);
   if (terminator !== 'aws4_request') {
-    throw new ApiError('InvalidSignatureException', `Credential should be scoped with a valid terminator: 'aws4_request', not '${terminator}'.`);
+    throw protocolError('InvalidSignatureException', `Credential should be scoped with a valid terminator: 'aws4_request', not '${terminator}'.`);
   }
   if (scopeService !== opts.service) {
-    throw new ApiError('InvalidSignatureException', `Credential should be scoped to correct service: '${opts.service}'. `);
+    throw protocolError('InvalidSignatureException', `Credential should be scoped to correct service: '${opts.service}'. `);
   }
   const signedHeaders = (params.get('SignedHeaders') ?? '').split(';');
   checkHeaderCoverage(req, new Set(signedHeaders));
@@ -231,7 +225,7 @@ export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity
   const httpDate = first(req, 'date');
   const requestTime = rawDate !== undefined ? parseAmzDate(rawDate) : httpDate !== undefined ? new Date(httpDate) : undefined;
   if (requestTime === undefined || Number.isNaN(requestTime.getTime())) {
-    throw new ApiError(
+    throw protocolError(
       'IncompleteSignatureException',
       rawDate ?? httpDate
         ? `Date must be in ISO-8601 'basic format'. Got '${rawDate ?? httpDate}'.`
@@ -240,7 +234,7 @@ export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity
   }
   const requestStamp = rawDate ?? amzDate(requestTime);
   if (scopeDate !== requestStamp.slice(0, 8)) {
-    throw new ApiError(
+    throw protocolError(
       'InvalidSignatureException',
       `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${requestStamp.slice(0, 8)}', from '${requestStamp}'.`,
     );
@@ -248,11 +242,11 @@ export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity
   const skew = requestTime.getTime() - opts.now.getTime();
   if (skew < -MAX_SKEW_MS) {
     const limit = amzDate(new Date(opts.now.getTime() - MAX_SKEW_MS));
-    throw new ApiError('InvalidSignatureException', `Signature expired: ${requestStamp} is now earlier than ${limit} (${amzDate(opts.now)} - 5 min.)`);
+    throw protocolError('InvalidSignatureException', `Signature expired: ${requestStamp} is now earlier than ${limit} (${amzDate(opts.now)} - 5 min.)`);
   }
   if (skew > MAX_SKEW_MS) {
     const limit = amzDate(new Date(opts.now.getTime() + MAX_SKEW_MS));
-    throw new ApiError('InvalidSignatureException', `Signature not yet current: ${requestStamp} is still later than ${limit} (${amzDate(opts.now)} + 5 min.)`);
+    throw protocolError('InvalidSignatureException', `Signature not yet current: ${requestStamp} is still later than ${limit} (${amzDate(opts.now)} + 5 min.)`);
   }
 
   const canonical = canonicalRequest(req, signedHeaders, payloadHash(req));
@@ -263,9 +257,9 @@ export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity
   if (provided.length !== expected.length || !timingSafeEqual(provided, expected)) {
     // AWS includes both strings so a client author can see where the signatures diverge.
     const detail = `\n\nThe Canonical String for this request should have been\n'${canonical}'\n\nThe String-to-Sign should have been\n'${toSign}'\n`;
-    throw new ApiError('InvalidSignatureException', MESSAGES.signatureMismatch + detail);
+    throw protocolError('InvalidSignatureException', MESSAGES.signatureMismatch + detail);
   }
-  if (scopeRegion !== opts.region) throw (opts.regionError ?? registerUsageRegionError)(scopeRegion, opts.region);
+  if (scopeRegion !== opts.region) throw (opts.regionError ?? wrongRegionSignature)(scopeRegion, opts.region);
   const sessionToken = first(req, 'x-amz-security-token') ?? null;
   return { credential, sessionToken, signedHeaders };
 }

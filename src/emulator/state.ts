@@ -4,9 +4,9 @@
  * records and the SaaS customers with their registration tokens.
  * One instance per emulator, owned by it; nothing here is module-global.
  */
-import { CustomerRegistry } from './customers.js';
-import type { SubscribedCustomer } from './customers.js';
-import { UsageLedger } from './records.js';
+import { CustomerRegistry } from './metering/customers.js';
+import type { SubscribedCustomer } from './metering/customers.js';
+import { MeteringRecords } from './metering/records.js';
 import { applyScenario, DEFAULT_SCENARIO, mergeScenario } from './scenario.js';
 import type { Scenario } from './scenario.js';
 
@@ -45,7 +45,7 @@ export class EmulatorStore {
   private calls: CallRecord[] = [];
   /** Callers (access key + session token hash) whose first RegisterUsage or MeterUsage call has been decided. */
   readonly callers = new Set<string>();
-  readonly ledger = new UsageLedger();
+  readonly records = new MeteringRecords();
   readonly customers: CustomerRegistry;
 
   constructor(initial: Partial<Scenario> | undefined, customers: readonly SubscribedCustomer[] = []) {
@@ -98,7 +98,7 @@ export class EmulatorStore {
     this.total = 0;
     this.calls = [];
     this.callers.clear();
-    this.ledger.reset();
+    this.records.reset();
     this.customers.reset();
     this.current = applyScenario(this.current, { throttle: 0, internalError: 0, unprocessed: 0 });
   }

@@ -7,7 +7,7 @@
  *    way Coral names them: `usageRecords.2.member.usageAllocations.1.member.tags.1.member.key`.
  * Shapes are declared as data (see shapes.ts); an operation only adds a table.
  */
-import { ApiError } from './errors.js';
+import { protocolError } from './errors.js';
 
 interface Common {
   readonly required?: boolean;
@@ -23,12 +23,6 @@ export type MemberSpec =
 
 /** Member name (wire, PascalCase) -> constraints, in the model's member order. */
 export type ShapeSpec = Readonly<Record<string, MemberSpec>>;
-
-export const REGISTER_USAGE_INPUT = {
-  ProductCode: { type: 'string', required: true, min: 1, max: 255, pattern: '^[-a-zA-Z0-9/=:_.@]*$' },
-  PublicKeyVersion: { type: 'integer', required: true, min: 1 },
-  Nonce: { type: 'string', max: 255 },
-} as const satisfies ShapeSpec;
 
 /** Coral's token names for JSON values it could not convert. */
 function jsonKind(v: unknown): string {
@@ -139,19 +133,19 @@ export function readInput(shape: ShapeSpec, body: Buffer): Record<string, unknow
     // An empty body is an empty input structure, as for Coral; botocore and the SDK always send at least `{}`.
     parsed = text.trim() === '' ? {} : JSON.parse(text);
   } catch {
-    throw new ApiError('SerializationException', 'The request body is not valid JSON.');
+    throw protocolError('SerializationException', 'The request body is not valid JSON.');
   }
-  if (Array.isArray(parsed)) throw new ApiError('SerializationException', 'Start of list found where not expected');
-  if (!isObject(parsed)) throw new ApiError('SerializationException', 'The request body must be a JSON object.');
+  if (Array.isArray(parsed)) throw protocolError('SerializationException', 'Start of list found where not expected');
+  if (!isObject(parsed)) throw protocolError('SerializationException', 'The request body must be a JSON object.');
 
   for (const [name, spec] of Object.entries(shape)) {
     const problem = typeProblem(name, spec, parsed[name]);
-    if (problem !== undefined) throw new ApiError('SerializationException', problem);
+    if (problem !== undefined) throw protocolError('SerializationException', problem);
   }
   const problems = shapeProblems(shape, parsed, '');
   if (problems.length > 0) {
     const n = problems.length;
-    throw new ApiError('ValidationException', `${n} validation error${n === 1 ? '' : 's'} detected: ${problems.join('; ')}`);
+    throw protocolError('ValidationException', `${n} validation error${n === 1 ? '' : 's'} detected: ${problems.join('; ')}`);
   }
   // Unknown members are ignored, as AWS does (older clients may send fields a newer model dropped).
   return knownMembers(shape, parsed);

@@ -15,7 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import { errnoOf, isNetworkErrno } from '../shared/errno.js';
 import { CONDITION_TYPE, type PodCondition, type PodEvent } from './reasons.js';
-import { FAILURE_KINDS, OPERATIONS, SERVICE_ACCOUNT_DIR, type FailureKind, type Operation } from './constants.js';
+import { FAILURE_KINDS, OPERATIONS, SERVICE_ACCOUNT_DIR, type FailureKind, type KubernetesOperation } from './constants.js';
 
 /**
  * The two Kubernetes API calls the sidecar makes, through the real @kubernetes/client-node, each bounded
@@ -55,7 +55,7 @@ export interface PodStatusApi {
   patchCondition(condition: PodCondition, lastTransitionTime: Date): Promise<void>;
 }
 
-export { FAILURE_KINDS, OPERATIONS, SERVICE_ACCOUNT_DIR, type FailureKind, type Operation };
+export { FAILURE_KINDS, OPERATIONS, SERVICE_ACCOUNT_DIR, type FailureKind, type KubernetesOperation };
 
 /**
  * The in-cluster configuration, with the API server's address taken from `env`. `loadFromCluster` gives

@@ -8,7 +8,8 @@
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export const OPERATIONS = ['event', 'condition'] as const;
-export type Operation = (typeof OPERATIONS)[number];
+/** The two calls the sidecar makes to the Kubernetes API. */
+export type KubernetesOperation = (typeof OPERATIONS)[number];
 
 export const FAILURE_KINDS = ['forbidden', 'unreachable', 'timeout', 'other'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];

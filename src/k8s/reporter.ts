@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { OutcomeCode } from '../entitlement/outcomes.js';
 import type { Observer, Snapshot } from '../entitlement/status.js';
-import { classify, KubernetesCallError, type Operation, type PodRef, type PodStatusApi } from './api.js';
+import { classify, KubernetesCallError, type KubernetesOperation, type PodRef, type PodStatusApi } from './api.js';
 import type { KubernetesMetrics } from './metrics.js';
 import { CONDITION_TYPE, conditionFor, eventsFor, isRetrying, MESSAGE_LIMIT_BYTES, REASONS, truncateBytes, type PodCondition, type PodEvent } from './reasons.js';
 
@@ -71,7 +71,7 @@ export function createReporter(o: ReporterOptions): Reporter {
   };
 
   /** Starts the call on a later microtask, so nothing of it (not even reading the token file) runs inside the observer. */
-  const call = (operation: Operation, run: () => Promise<void>): Promise<boolean> => {
+  const call = (operation: KubernetesOperation, run: () => Promise<void>): Promise<boolean> => {
     metrics.requests.inc({ operation });
     return Promise.resolve()
       .then(run)
@@ -84,7 +84,7 @@ export function createReporter(o: ReporterOptions): Reporter {
       );
   };
 
-  const failed = (operation: Operation, err: KubernetesCallError) => {
+  const failed = (operation: KubernetesOperation, err: KubernetesCallError) => {
     metrics.errors.inc({ operation, reason: err.kind });
     // Once per kind of failure, not per call: a missing RBAC rule would otherwise log on every retry.
     // "other" is split by HTTP status so a 404 (wrong POD_NAME) still shows after a 500.
@@ -191,7 +191,7 @@ export function createReporter(o: ReporterOptions): Reporter {
   };
 }
 
-function explain(operation: Operation, err: KubernetesCallError, pod: PodRef): string {
+function explain(operation: KubernetesOperation, err: KubernetesCallError, pod: PodRef): string {
   const what = operation === 'event' ? 'create an Event on' : `set the condition ${CONDITION_TYPE} on`;
   switch (err.kind) {
     case 'forbidden':

@@ -8,11 +8,11 @@
  *   - allocated quantities not summing to the quantity  -> InvalidUsageAllocationsException
  *   - two allocations with the same tag set (or both untagged) -> InvalidUsageAllocationsException
  */
+import { HOUR_MS, startOfHour } from '../../shared/time.js';
 import { modelError } from './errors.js';
 import type { RecordedAllocation } from './records.js';
 import type { WireAllocation } from './shapes.js';
 
-export const HOUR_MS = 3_600_000;
 /** How far ahead of the service's clock a Timestamp may be. */
 export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 
@@ -56,8 +56,8 @@ export function usageFingerprint(quantity: number, allocations: readonly WireAll
 }
 
 /** The start of the hour (epoch ms) a wire Timestamp (epoch seconds) falls in: AWS's de-duplication unit. */
-export function hourOf(timestampS: number): number {
-  return Math.floor((timestampS * 1000) / HOUR_MS) * HOUR_MS;
+export function hourOfTimestamp(timestampS: number): number {
+  return startOfHour(timestampS * 1000);
 }
 
 /** Throws TimestampOutOfBoundsException unless now - lookBack <= timestamp <= now + 5 min. */

@@ -6,11 +6,11 @@
  */
 import { modelError } from './errors.js';
 import { modeFailure } from './modes.js';
-import type { Operation, OperationCall } from './operations.js';
+import type { ApiOperation, OperationCall } from '../service.js';
 import { RESOLVE_CUSTOMER_INPUT } from './shapes.js';
-import { wrongRegionSignature } from './sigv4.js';
+import { wrongRegionSignature } from '../sigv4.js';
 
-export const resolveCustomer: Operation = {
+export const resolveCustomer: ApiOperation = {
   input: RESOLVE_CUSTOMER_INPUT,
   rateLimit: (scenario) => scenario.resolveCustomerRateLimit,
   regionError: wrongRegionSignature,

@@ -1,5 +1,5 @@
 /**
- * The input shapes of MeterUsage, BatchMeterUsage and ResolveCustomer, from the newest service model
+ * The input shapes of the Metering API's operations, from the newest service model
  * (the one the JS SDK v3 and current botocore carry): `ClientToken`, `CustomerAWSAccountId` and
  * `LicenseArn` exist, `CustomerIdentifier` and the request's `ProductCode` are optional.
  *
@@ -9,10 +9,16 @@
  * InvalidTagException / InvalidUsageAllocationsException mentions them: Coral rejects a request that
  * breaks a trait before the service's code runs. The rules no trait can state (duplicate tag keys,
  * allocation sums, unique tag sets, exactly one customer id per record) are the modelled exceptions;
- * see usage.ts and batch-meter-usage.ts.
+ * see usage-rules.ts and batch-meter-usage.ts.
  */
-import { REGISTER_USAGE_INPUT } from './validate.js';
-import type { MemberSpec, ShapeSpec } from './validate.js';
+import type { MemberSpec, ShapeSpec } from '../validate.js';
+
+/** RegisterUsage's input, from the service model. */
+export const REGISTER_USAGE_INPUT = {
+  ProductCode: { type: 'string', required: true, min: 1, max: 255, pattern: '^[-a-zA-Z0-9/=:_.@]*$' },
+  PublicKeyVersion: { type: 'integer', required: true, min: 1 },
+  Nonce: { type: 'string', max: 255 },
+} as const satisfies ShapeSpec;
 
 const PRODUCT_CODE = REGISTER_USAGE_INPUT.ProductCode;
 const ANY = '[\\s\\S]+';

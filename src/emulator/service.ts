@@ -1,23 +1,17 @@
 /**
- * Dispatch by operation name. Each operation is one `Operation` listed in `operationTable`; the
- * pipeline in api.ts is the same for all of them.
+ * What an emulated AWS service is: a SigV4 signing name, an `x-amz-target` prefix, its operations
+ * (each an input shape, a quota and a handler) and how its errors and faults look on the wire. The
+ * pipeline in api.ts is the same for every service and every operation; services are listed in
+ * services.ts. Types only: the handlers import these, nothing here imports a handler.
  */
 import type { Logger } from 'pino';
-import { batchMeterUsage } from './batch-meter-usage.js';
 import type { ApiError } from './errors.js';
-import { meterUsage } from './meter-usage.js';
+import type { TokenMinter } from './metering/tokens.js';
 import type { RateLimiter } from './rate-limit.js';
-import { registerUsage } from './register-usage.js';
-import { resolveCustomer } from './resolve-customer.js';
-import { METERING_OPERATIONS } from './scenario.js';
 import type { MeteringOperation, RateLimit, Scenario } from './scenario.js';
 import type { SigV4Credential, SigV4Identity } from './sigv4.js';
 import type { EmulatorStore } from './state.js';
-import type { TokenMinter } from './tokens.js';
 import type { ShapeSpec } from './validate.js';
-
-export { METERING_OPERATIONS };
-export type { MeteringOperation };
 
 /** What an emulator instance is configured with (fixed for its life; the scenario is what changes). */
 export interface EmulatorConfig {
@@ -58,7 +52,7 @@ export interface OperationCall {
   readonly deps: ApiDeps;
 }
 
-export interface Operation {
+export interface ApiOperation {
   readonly input: ShapeSpec;
   /** This operation's quota in the scenario. */
   rateLimit(scenario: Readonly<Scenario>): RateLimit | null;
@@ -68,13 +62,18 @@ export interface Operation {
   run(call: OperationCall): Promise<Record<string, unknown>>;
 }
 
-export const operationTable: Readonly<Record<MeteringOperation, Operation>> = {
-  RegisterUsage: registerUsage,
-  MeterUsage: meterUsage,
-  BatchMeterUsage: batchMeterUsage,
-  ResolveCustomer: resolveCustomer,
-};
-
-export function isMeteringOperation(name: string): name is MeteringOperation {
-  return (METERING_OPERATIONS as readonly string[]).includes(name);
+export interface Service {
+  /** For logs and the calls list: "Marketplace Metering". */
+  readonly name: string;
+  /** The SigV4 signing name (the credential scope's service). */
+  readonly signingName: string;
+  /** `x-amz-target` is this prefix plus the operation name. */
+  readonly targetPrefix: string;
+  readonly operations: Readonly<Record<string, ApiOperation>>;
+  /** The member of an error body that holds the message (`message`, or `Message` for License Manager). */
+  readonly errorMessageKey: 'message' | 'Message';
+  /** What a caller over its quota, or an injected throttle, gets. */
+  throttled(): ApiError;
+  /** What an injected server fault, or an emulator bug, gets. */
+  internalError(): ApiError;
 }

@@ -46,7 +46,7 @@ interface Indexed {
   readonly fingerprint: string;
 }
 
-export class UsageLedger {
+export class MeteringRecords {
   private records: MeteringRecord[] = [];
   private byKey = new Map<string, Indexed>();
   private clientTokens = new Map<string, { fingerprint: string; meteringRecordId: string }>();

@@ -5,8 +5,8 @@
  * misconfigured or malformed call never counts as a task's or pod's first call.
  */
 import { modelError } from './errors.js';
-import type { ApiError } from './errors.js';
-import type { OperationCall } from './operations.js';
+import type { ApiError } from '../errors.js';
+import type { OperationCall } from '../service.js';
 
 /** The error every call of this operation gets in the current mode, if any. */
 export function modeFailure(call: OperationCall): ApiError | undefined {

@@ -6,14 +6,19 @@
  *   2. the scenario's mode; entitlement denials only on a caller's first call, as AWS documents;
  *   3. the token (possibly a deliberately bad one) and PublicKeyRotationTimestamp.
  */
-import { modelError } from './errors.js';
+import { meteringError, modelError } from './errors.js';
 import { admitCaller, modeFailure } from './modes.js';
-import type { Operation, OperationCall } from './operations.js';
-import { REGISTER_USAGE_INPUT } from './validate.js';
+import type { ApiOperation, OperationCall } from '../service.js';
+import { REGISTER_USAGE_INPUT } from './shapes.js';
 
-export const registerUsage: Operation = {
+export const registerUsage: ApiOperation = {
   input: REGISTER_USAGE_INPUT,
   rateLimit: (scenario) => scenario.rateLimit,
+  regionError: (signedFor, serves) =>
+    meteringError(
+      'InvalidRegionException',
+      `The request was signed for region '${signedFor}' but this endpoint serves '${serves}'. Call RegisterUsage in the region the task or pod runs in.`,
+    ),
 
   async run(call: OperationCall): Promise<Record<string, unknown>> {
     const { config, minter, now } = call.deps;

@@ -21,11 +21,11 @@ import { randomUUID } from 'node:crypto';
 import type { SubscribedCustomer } from './customers.js';
 import { modelError } from './errors.js';
 import { modeFailure } from './modes.js';
-import type { Operation, OperationCall } from './operations.js';
+import type { ApiOperation, OperationCall } from '../service.js';
 import { BATCH_METER_USAGE_INPUT } from './shapes.js';
 import type { WireUsageRecord } from './shapes.js';
-import { wrongRegionSignature } from './sigv4.js';
-import { checkAllocations, checkBillingMonth, checkWindow, hourOf, isoOrRaw, recordedAllocations, usageFingerprint } from './usage.js';
+import { wrongRegionSignature } from '../sigv4.js';
+import { checkAllocations, checkBillingMonth, checkWindow, hourOfTimestamp, isoOrRaw, recordedAllocations, usageFingerprint } from './usage-rules.js';
 
 const sameCustomer = (c: SubscribedCustomer, r: WireUsageRecord): boolean =>
   r.CustomerIdentifier !== undefined ? c.customerIdentifier === r.CustomerIdentifier : c.customerAWSAccountId === r.CustomerAWSAccountId;
@@ -45,7 +45,7 @@ function productOf(r: WireUsageRecord, requested: string | undefined, subscribed
   return holder.productCode;
 }
 
-export const batchMeterUsage: Operation = {
+export const batchMeterUsage: ApiOperation = {
   input: BATCH_METER_USAGE_INPUT,
   rateLimit: (scenario) => scenario.batchMeterUsageRateLimit,
   regionError: wrongRegionSignature,
@@ -93,18 +93,18 @@ export const batchMeterUsage: Operation = {
         return;
       }
       const quantity = r.Quantity ?? 0;
-      const hour = hourOf(r.Timestamp);
+      const hour = hourOfTimestamp(r.Timestamp);
       const who = customer.customerAWSAccountId ?? `id:${customer.customerIdentifier ?? ''}`;
       const key = JSON.stringify(['BatchMeterUsage', product, r.LicenseArn ?? null, who, r.Dimension, hour]);
       const value = usageFingerprint(quantity, r.UsageAllocations);
-      const existing = store.ledger.find(key);
+      const existing = store.records.find(key);
       if (existing !== undefined) {
         if (existing.fingerprint === value) results.push({ UsageRecord: r, MeteringRecordId: existing.record.meteringRecordId, Status: 'Success' });
         else results.push({ UsageRecord: r, Status: 'DuplicateRecord' });
         return;
       }
       const meteringRecordId = randomUUID();
-      store.ledger.add(key, value, {
+      store.records.add(key, value, {
         operation: 'BatchMeterUsage',
         meteringRecordId,
         caller: call.caller,

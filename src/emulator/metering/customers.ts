@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LICENSE_ARN_PATTERN } from './shapes.js';
-import { REGISTER_USAGE_INPUT } from './validate.js';
+import { REGISTER_USAGE_INPUT } from './shapes.js';
 
 export interface SubscribedCustomer {
   /** Legacy id; new integrations identify customers by account id (and license). */

@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { base64url, SignJWT } from 'jose';
 import type { JWTPayload } from 'jose';
-import { generateRsaKeyPair } from './keys.js';
-import type { KeyPair } from './keys.js';
-import type { BadToken } from './scenario.js';
+import { generateRsaKeyPair } from '../keys.js';
+import type { KeyPair } from '../keys.js';
+import type { BadToken } from '../scenario.js';
 
 export interface RegistrationClaims {
   readonly productCode: string;

@@ -22,10 +22,10 @@
 import { randomUUID } from 'node:crypto';
 import { modelError } from './errors.js';
 import { admitCaller, modeFailure } from './modes.js';
-import type { Operation, OperationCall } from './operations.js';
+import type { ApiOperation, OperationCall } from '../service.js';
 import { METER_USAGE_INPUT } from './shapes.js';
 import type { WireAllocation } from './shapes.js';
-import { checkAllocations, checkWindow, hourOf, isoOrRaw, recordedAllocations, usageFingerprint } from './usage.js';
+import { checkAllocations, checkWindow, hourOfTimestamp, isoOrRaw, recordedAllocations, usageFingerprint } from './usage-rules.js';
 
 interface MeterUsageInput {
   readonly ProductCode: string;
@@ -37,7 +37,7 @@ interface MeterUsageInput {
   readonly ClientToken?: string;
 }
 
-export const meterUsage: Operation = {
+export const meterUsage: ApiOperation = {
   input: METER_USAGE_INPUT,
   rateLimit: (scenario) => scenario.meterUsageRateLimit,
   regionError: (signedFor, serves) =>
@@ -62,15 +62,15 @@ export const meterUsage: Operation = {
     const usage = usageFingerprint(quantity, input.UsageAllocations);
     const request = JSON.stringify([input.ProductCode, input.Timestamp, input.UsageDimension, usage]);
     const tokenKey = input.ClientToken === undefined ? undefined : `${call.identity.credential.accountId}/${input.ClientToken}`;
-    const earlier = tokenKey === undefined ? undefined : store.ledger.clientToken(tokenKey);
+    const earlier = tokenKey === undefined ? undefined : store.records.clientToken(tokenKey);
     if (earlier !== undefined) {
       if (earlier.fingerprint !== request) throw modelError('IdempotencyConflictException', 'It was first used with different parameters.');
       return { MeteringRecordId: earlier.meteringRecordId };
     }
 
-    const hour = hourOf(input.Timestamp);
+    const hour = hourOfTimestamp(input.Timestamp);
     const key = JSON.stringify(['MeterUsage', call.caller, input.ProductCode, input.UsageDimension, hour]);
-    const existing = store.ledger.find(key);
+    const existing = store.records.find(key);
     let meteringRecordId: string;
     if (existing !== undefined) {
       if (existing.fingerprint !== usage) {
@@ -82,7 +82,7 @@ export const meterUsage: Operation = {
       meteringRecordId = existing.record.meteringRecordId;
     } else {
       meteringRecordId = randomUUID();
-      store.ledger.add(key, usage, {
+      store.records.add(key, usage, {
         operation: 'MeterUsage',
         meteringRecordId,
         caller: call.caller,
@@ -99,7 +99,7 @@ export const meterUsage: Operation = {
         time: now().toISOString(),
       });
     }
-    if (tokenKey !== undefined) store.ledger.rememberClientToken(tokenKey, request, meteringRecordId);
+    if (tokenKey !== undefined) store.records.rememberClientToken(tokenKey, request, meteringRecordId);
     return { MeteringRecordId: meteringRecordId };
   },
 };
