@@ -1,5 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
-import { METRIC_PREFIX } from '../sidecar/metrics.js';
+import { METRIC_PREFIX } from '../shared/metric-names.js';
 import { FAILURE_KINDS, OPERATIONS } from './constants.js';
 
 export interface KubernetesMetrics {

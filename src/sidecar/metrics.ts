@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { STATUSES, type Status } from '../entitlement/outcomes.js';
+import { METRIC_PREFIX } from '../shared/metric-names.js';
 
 /**
  * The sidecar's metrics, on a registry of its own (never prom-client's global one). Labels are low
@@ -18,7 +19,7 @@ export interface SidecarMetrics {
   setStatus(status: Status): void;
 }
 
-export const METRIC_PREFIX = 'marketplace_entitlement_';
+export { METRIC_PREFIX };
 
 export function createMetrics(version: string): SidecarMetrics {
   const registry = new Registry();

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { METRIC_PREFIX } from '../sidecar/metrics.js';
+import { METRIC_PREFIX } from '../shared/metric-names.js';
 import type { UsageLedger } from './ledger.js';
 
 /** Usage metrics, by dimension: a product has at most 24 dimensions, so the label stays small. */
