@@ -4,6 +4,7 @@ import { readBody } from '../http-server.js';
 import type { JournalLine, Tags, UsageLedger } from './ledger.js';
 import type { UsageJournal } from './journal.js';
 import type { UsageMetrics } from './metrics.js';
+import { isIntakeId, isPlainObject, isQuantity, MAX_QUANTITY, tagProblems, unknownKeys } from './rules.js';
 
 /**
  * The app's usage intake: `POST /v1/usage` on a loopback listener of its own. A 202 means the report is
@@ -12,9 +13,6 @@ import type { UsageMetrics } from './metrics.js';
 
 export const USAGE_PATH = '/v1/usage';
 const MAX_BODY_BYTES = 16 * 1024;
-/** AWS's rules for allocation tags (they become `aws:marketplace:isv:<Key>` cost-allocation tags). */
-const TAG_CHARS = /^[a-zA-Z0-9+ \-=._:/@]+$/;
-export const MAX_QUANTITY = 2_147_483_647;
 
 export interface UsageReport {
   readonly dimension: string;
@@ -25,41 +23,20 @@ export interface UsageReport {
 
 /** Validates a report; returns the problems, each naming the field and what is allowed. */
 export function validateReport(body: unknown, dimensions: readonly string[]): UsageReport | { problems: string[] } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { problems: ['the body must be a JSON object'] };
-  const b = body as Record<string, unknown>;
+  if (!isPlainObject(body)) return { problems: ['the body must be a JSON object'] };
+  const b = body;
   const problems: string[] = [];
-  for (const key of Object.keys(b)) {
-    if (!['dimension', 'quantity', 'tags', 'id'].includes(key)) problems.push(`"${key}" is not a field; fields: dimension, quantity, tags, id`);
-  }
+  for (const key of unknownKeys(b, ['dimension', 'quantity', 'tags', 'id'])) problems.push(`"${key}" is not a field; fields: dimension, quantity, tags, id`);
   if (typeof b.dimension !== 'string' || !dimensions.includes(b.dimension)) {
     problems.push(`dimension must be one of: ${dimensions.join(', ')}`);
   }
-  if (typeof b.quantity !== 'number' || !Number.isInteger(b.quantity) || b.quantity < 0 || b.quantity > MAX_QUANTITY) {
-    problems.push(`quantity must be an integer from 0 to ${MAX_QUANTITY}`);
-  }
-  let tags: Tags | undefined;
-  if (b.tags !== undefined) {
-    if (typeof b.tags !== 'object' || b.tags === null || Array.isArray(b.tags)) {
-      problems.push('tags must be an object of tag names to values');
-    } else {
-      const entries = Object.entries(b.tags as Record<string, unknown>);
-      if (entries.length < 1 || entries.length > 5) problems.push('tags must hold 1 to 5 tags');
-      for (const [key, value] of entries) {
-        if (key.length < 1 || key.length > 100 || !TAG_CHARS.test(key)) {
-          problems.push(`tag name "${key}" must be 1-100 characters of letters, digits, space and + - = . _ : / @`);
-        }
-        if (typeof value !== 'string' || value.length < 1 || value.length > 256 || !TAG_CHARS.test(value)) {
-          problems.push(`tag "${key}" must have a value of 1-256 characters of letters, digits, space and + - = . _ : / @`);
-        }
-      }
-      tags = b.tags as Tags;
-    }
-  }
-  if (b.id !== undefined && (typeof b.id !== 'string' || b.id.length < 1 || b.id.length > 128)) {
+  if (!isQuantity(b.quantity)) problems.push(`quantity must be an integer from 0 to ${MAX_QUANTITY}`);
+  if (b.tags !== undefined) problems.push(...tagProblems(b.tags));
+  if (b.id !== undefined && !isIntakeId(b.id)) {
     problems.push('id, when given, must be a string of 1-128 characters (an idempotency key: a report with a seen id is not counted again)');
   }
   if (problems.length > 0) return { problems };
-  return { dimension: b.dimension as string, quantity: b.quantity as number, tags, id: b.id as string | undefined };
+  return { dimension: b.dimension as string, quantity: b.quantity as number, tags: b.tags as Tags | undefined, id: b.id as string | undefined };
 }
 
 export interface IntakeDeps {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MAX_QUANTITY } from './rules.js';
 
 /**
  * The usage ledger: what the app reported, which hourly records were made from it, and what became of
@@ -18,7 +19,7 @@ export type Tags = Readonly<Record<string, string>>;
 
 export const HOUR_MS = 3_600_000;
 /** MeterUsage's limits: UsageQuantity is an int32, at most 2500 allocations per record. */
-export const MAX_RECORD_QUANTITY = 2_147_483_647;
+export const MAX_RECORD_QUANTITY = MAX_QUANTITY;
 export const MAX_ALLOCATIONS = 2500;
 
 export function hourOf(ms: number): number {
