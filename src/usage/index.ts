@@ -6,11 +6,13 @@ import type { UsageConfig } from '../config.js';
 import { closeServer, listen } from '../http-server.js';
 import { UsageForwarder, type ForwarderOptions } from './forwarder.js';
 import { createIntakeServer } from './intake.js';
+import type { OpenJournalHandle } from './journal-file.js';
 import { UsageJournal } from './journal.js';
 import { UsageLedger } from './ledger.js';
 import { createUsageMetrics } from './metrics.js';
 import { dryRunDimensions } from './dry-run.js';
 import type { OutcomeCode } from '../outcomes.js';
+import { FileRefusedError } from '../regular-file.js';
 
 /** Custom-dimension metering: the journal, the app's intake and the hourly forwarder, started together. */
 
@@ -20,6 +22,8 @@ export type UsageOptions = Pick<ForwarderOptions, 'client' | 'productCode' | 'no
   readonly registry: Registry;
   /** How long after an hour closes its records are sent (default two minutes). */
   readonly sendDelayMs?: number;
+  /** Test hook: opens the journal's file, to inject faults at its FileHandle boundary. */
+  readonly openJournalHandle?: OpenJournalHandle;
 };
 
 export interface UsageRuntime {
@@ -35,7 +39,12 @@ export const DEFAULT_SEND_DELAY_MS = 2 * 60_000;
 export async function startUsage(o: UsageOptions): Promise<UsageRuntime> {
   const logger = o.logger.child({ module: 'usage' });
   const ledger = new UsageLedger();
-  const journal = await UsageJournal.open(o.config.journalFile, ledger, logger);
+  const journal = await UsageJournal.open({
+    path: o.config.journalFile,
+    ledger,
+    logger,
+    ...(o.openJournalHandle === undefined ? {} : { openHandle: o.openJournalHandle }),
+  });
   const metrics = createUsageMetrics(o.registry, o.config.dimensions);
   metrics.refreshPending(ledger);
   const intake = createIntakeServer({ dimensions: o.config.dimensions, ledger, journal, metrics, logger, now: o.now });
@@ -104,8 +113,13 @@ export async function startMetering(
   try {
     return { kind: 'started', runtime: await startUsage(o) };
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     const { journalFile, listen } = o.config;
+    if (err instanceof FileRefusedError) {
+      // Something other than the journal is at its path (a link, a FIFO, a device, a directory): it is
+      // neither followed nor replaced, because what it is and whose usage it holds are unknown.
+      return { kind: 'failed', code: 'USAGE_UNAVAILABLE', message: `the usage journal was refused: ${err.message}; nothing was read or written through it. Remove it from the volume, then restart the sidecar` };
+    }
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     return { kind: 'failed', code: 'USAGE_UNAVAILABLE', message: `the usage journal ${journalFile} or intake ${listen.host}:${listen.port} could not start (${why})` };
   }
 }

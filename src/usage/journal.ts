@@ -1,13 +1,15 @@
-import { open, readFile, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { writeFileAtomic } from '../atomic-file.js';
+import { removeStaleTemporaries } from '../atomic-file.js';
+import { FileRefusedError } from '../regular-file.js';
+import { JournalFile, type OpenJournalHandle } from './journal-file.js';
 import type { JournalLine, UsageLedger } from './ledger.js';
 
 /**
  * The usage journal: an append-only file of JSON lines on the shared volume (it outlives container
  * restarts in the pod). A report is acknowledged to the app only once its line is written and
  * fsynced. Concurrent appends share one write and one fsync (group commit), so durability costs one
- * disk flush per batch, not per report.
+ * disk flush per batch, not per report. What is on disk is exactly what was acknowledged, whatever
+ * the disk does (journal-file.ts): partial writes and full disks leave no torn line and no NUL bytes.
  *
  * After a kill -9 the last line may be torn; it was never acknowledged (the fsync had not returned),
  * so it is cut off when the journal is opened again.
@@ -15,106 +17,118 @@ import type { JournalLine, UsageLedger } from './ledger.js';
 
 interface Pending {
   readonly lines: readonly JournalLine[];
+  readonly bytes: Buffer;
   resolve(): void;
   reject(err: unknown): void;
 }
 
 export const JOURNAL_MODE = 0o600;
+/** A journal larger than this is refused at open rather than read into memory: twice the largest volume any chart rendered. */
+export const MAX_REPLAY_BYTES = 32 * 1024 * 1024;
+
+export interface JournalOptions {
+  readonly path: string;
+  readonly ledger: UsageLedger;
+  readonly logger: Logger;
+  /** Test hook: opens the file (default: no-follow, regular files only), to inject faults at the FileHandle boundary. */
+  readonly openHandle?: OpenJournalHandle;
+}
 
 export class UsageJournal {
   readonly path: string;
   readonly #ledger: UsageLedger;
   readonly #logger: Logger;
-  #handle: FileHandle;
-  #size: number;
+  readonly #file: JournalFile;
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
   #compacting: Promise<void> | undefined;
+  #closed = false;
 
-  private constructor(path: string, ledger: UsageLedger, logger: Logger, handle: FileHandle, size: number) {
-    this.path = path;
-    this.#ledger = ledger;
-    this.#logger = logger;
-    this.#handle = handle;
-    this.#size = size;
+  private constructor(o: JournalOptions, file: JournalFile) {
+    this.path = o.path;
+    this.#ledger = o.ledger;
+    this.#logger = o.logger;
+    this.#file = file;
   }
 
   /** Opens (or creates) the journal and replays it into the ledger. */
-  static async open(path: string, ledger: UsageLedger, logger: Logger): Promise<UsageJournal> {
-    let text = '';
+  static async open(o: JournalOptions): Promise<UsageJournal> {
+    // A compaction killed between writing its copy and renaming it leaves the copy: up to a whole journal.
+    const stale = await removeStaleTemporaries(o.path).catch(() => 0);
+    let opened: Awaited<ReturnType<typeof JournalFile.open>>;
     try {
-      text = await readFile(path, 'utf8');
+      opened = await JournalFile.open(o.path, MAX_REPLAY_BYTES, JOURNAL_MODE, o.openHandle);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code === 'EISDIR') throw new FileRefusedError(o.path, 'not-regular', 'is a directory, not a regular file');
+      throw err;
     }
-    // Everything after the last newline is a torn write that was never acknowledged.
-    const complete = text.lastIndexOf('\n') + 1;
-    let replayed = 0;
-    let unreadable = 0;
-    for (const raw of text.slice(0, complete).split('\n')) {
-      if (raw === '') continue;
-      try {
-        ledger.apply(JSON.parse(raw) as JournalLine);
-        replayed++;
-      } catch {
-        unreadable++;
+    const { file, contents } = opened;
+    try {
+      // Everything after the last newline is a torn write that was never acknowledged.
+      const complete = contents.lastIndexOf(0x0a) + 1;
+      let replayed = 0;
+      let unreadable = 0;
+      for (const raw of contents.subarray(0, complete).toString('utf8').split('\n')) {
+        if (raw === '') continue;
+        try {
+          o.ledger.apply(JSON.parse(raw) as JournalLine);
+          replayed++;
+        } catch {
+          unreadable++;
+        }
       }
+      const tornTailBytes = contents.length - complete;
+      if (tornTailBytes > 0) await file.truncate(complete);
+      if (replayed > 0 || tornTailBytes > 0 || unreadable > 0 || stale > 0) {
+        o.logger.info({ path: o.path, replayed, tornTailBytes, unreadable, staleCopiesRemoved: stale }, 'usage journal replayed');
+      }
+      if (unreadable > 0) o.logger.error({ path: o.path, unreadable }, 'usage journal has unreadable lines; they were skipped');
+      return new UsageJournal(o, file);
+    } catch (err) {
+      await file.close().catch(() => undefined);
+      throw err;
     }
-    const size = Buffer.byteLength(text.slice(0, complete));
-    const handle = await open(path, 'a+', JOURNAL_MODE);
-    if (complete < text.length) {
-      await handle.truncate(size);
-      await handle.sync();
-    }
-    if (replayed > 0 || complete < text.length || unreadable > 0) {
-      logger.info({ path, replayed, tornTailBytes: Buffer.byteLength(text.slice(complete)), unreadable }, 'usage journal replayed');
-    }
-    if (unreadable > 0) logger.error({ path, unreadable }, 'usage journal has unreadable lines; they were skipped');
-    return new UsageJournal(path, ledger, logger, handle, size);
   }
 
   get size(): number {
-    return this.#size;
+    return this.#file.size;
   }
 
   /** Appends lines durably, then applies them to the ledger. Rejects (and applies nothing) if the write fails. */
   append(lines: readonly JournalLine[]): Promise<void> {
     if (lines.length === 0) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new Error(`the usage journal ${this.path} is closed`));
+    const bytes = Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ lines, resolve, reject });
+      this.#queue.push({ lines, bytes, resolve, reject });
       this.#kick();
     });
   }
 
   /** Starts writing queued lines unless a write or a compaction is already under way. */
   #kick(): void {
-    if (this.#flushing === undefined && this.#compacting === undefined && this.#queue.length > 0) this.#flushing = this.#flush();
+    if (this.#flushing !== undefined || this.#compacting !== undefined || this.#queue.length === 0) return;
+    // Cleared in a callback, not in #flush: a flush that ends without awaiting ends before it is assigned.
+    this.#flushing = this.#flush().finally(() => {
+      this.#flushing = undefined;
+      this.#kick();
+    });
   }
 
   async #flush(): Promise<void> {
-    try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue;
-        this.#queue = [];
-        const text = batch.map((p) => p.lines.map((l) => `${JSON.stringify(l)}\n`).join('')).join('');
-        const before = this.#size;
-        try {
-          await this.#handle.write(text);
-          await this.#handle.datasync();
-          this.#size += Buffer.byteLength(text);
-        } catch (err) {
-          // A half-written batch must not stay in front of the next one.
-          await this.#handle.truncate(before).catch(() => undefined);
-          for (const p of batch) p.reject(err);
-          continue;
-        }
-        for (const p of batch) {
-          for (const line of p.lines) this.#ledger.apply(line);
-          p.resolve();
-        }
+    while (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      try {
+        await this.#file.append(Buffer.concat(batch.map((p) => p.bytes)));
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+        continue;
       }
-    } finally {
-      this.#flushing = undefined;
+      for (const p of batch) {
+        for (const line of p.lines) this.#ledger.apply(line);
+        p.resolve();
+      }
     }
   }
 
@@ -130,27 +144,21 @@ export class UsageJournal {
    */
   async compact(makeLines: () => readonly JournalLine[]): Promise<void> {
     while (this.#flushing !== undefined || this.#compacting !== undefined) await (this.#flushing ?? this.#compacting);
-    this.#compacting = this.#rewrite(makeLines()).finally(() => {
+    this.#compacting = (async () => {
+      const text = Buffer.from(makeLines().map((l) => `${JSON.stringify(l)}\n`).join(''));
+      const before = this.size;
+      await this.#file.replace(text, JOURNAL_MODE);
+      this.#logger.debug({ path: this.path, before, after: text.length }, 'usage journal compacted');
+    })().finally(() => {
       this.#compacting = undefined;
       this.#kick();
     });
     await this.#compacting;
   }
 
-  async #rewrite(lines: readonly JournalLine[]): Promise<void> {
-    const text = lines.map((l) => `${JSON.stringify(l)}\n`).join('');
-    await this.#handle.close();
-    try {
-      await writeFileAtomic(this.path, text, JOURNAL_MODE);
-      this.#logger.debug({ path: this.path, before: this.#size, after: Buffer.byteLength(text) }, 'usage journal compacted');
-      this.#size = Buffer.byteLength(text);
-    } finally {
-      this.#handle = await open(this.path, 'a+', JOURNAL_MODE);
-    }
-  }
-
   async close(): Promise<void> {
+    this.#closed = true;
     await this.settled();
-    await this.#handle.close();
+    await this.#file.close();
   }
 }

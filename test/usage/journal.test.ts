@@ -1,19 +1,25 @@
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageJournal } from '../../src/usage/journal.js';
-import { UsageLedger, type JournalLine } from '../../src/usage/ledger.js';
+import { FileRefusedError } from '../../src/regular-file.js';
+import type { OpenJournalHandle } from '../../src/usage/journal-file.js';
+import { MAX_REPLAY_BYTES, UsageJournal } from '../../src/usage/journal.js';
+import { UsageLedger } from '../../src/usage/ledger.js';
 import { captureLogs } from '../helpers/logs.js';
 import { tempDir } from '../helpers/tmp.js';
+import { failWrite, FaultyDisk, shortWrite } from './faults.js';
 
 const at = Date.UTC(2026, 10, 23, 9);
 
-async function openJournal(path: string) {
+async function openJournal(path: string, o: { openHandle?: OpenJournalHandle } = {}) {
   const ledger = new UsageLedger();
   const logs = captureLogs();
-  const journal = await UsageJournal.open(path, ledger, logs.logger);
+  const journal = await UsageJournal.open({ path, ledger, logger: logs.logger, ...(o.openHandle === undefined ? {} : { openHandle: o.openHandle }) });
   return { ledger, journal, logs };
 }
+
+const linesIn = (path: string) => readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
 
 describe('UsageJournal', () => {
   it('replays what was appended, after a reopen', async () => {
@@ -41,7 +47,7 @@ describe('UsageJournal', () => {
     expect(b.logs.lines.some((l) => l.msg === 'usage journal replayed' && Number(l.tornTailBytes) > 0)).toBe(true);
     await b.journal.append([{ k: 'u', at, d: 'gb', q: 1 }]);
     await b.journal.close();
-    expect(readFileSync(path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { q: number }).q)).toEqual([5, 1]);
+    expect(linesIn(path).map((l) => (JSON.parse(l) as { q: number }).q)).toEqual([5, 1]);
   });
 
   it('writes concurrent appends in one batch and applies each only once it is durable', async () => {
@@ -52,7 +58,7 @@ describe('UsageJournal', () => {
     expect(ledger.pendingUnits().size).toBe(0);
     await Promise.all(writes);
     expect(ledger.pendingUnits()).toEqual(new Map([['gb', 200]]));
-    expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(200);
+    expect(linesIn(path)).toHaveLength(200);
     await journal.close();
   });
 
@@ -65,18 +71,127 @@ describe('UsageJournal', () => {
     for (let i = 0; i < 20; i++) racing.push(journal.append([{ k: 'u', at, d: 'gb', q: 1 }]));
     await Promise.all([compaction, ...racing]);
     await journal.close();
-    const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as JournalLine);
-    expect(lines.length).toBeLessThan(70);
+    expect(linesIn(path).length).toBeLessThan(70);
     const reopened = await openJournal(path);
     expect(reopened.ledger.pendingUnits()).toEqual(new Map([['gb', 120]]));
     await reopened.journal.close();
   });
 
-  it('rejects an append it cannot write and applies nothing', async () => {
+  it('rejects an append after close and applies nothing', async () => {
     const path = join(tempDir(), 'usage-journal.ndjson');
     const { ledger, journal } = await openJournal(path);
-    await journal.close(); // the handle is gone: the next write fails as a full or broken disk would
-    await expect(journal.append([{ k: 'u', at, d: 'gb', q: 5 }])).rejects.toThrow();
+    await journal.close();
+    await expect(journal.append([{ k: 'u', at, d: 'gb', q: 5 }])).rejects.toThrow(/closed/);
     expect(ledger.pendingUnits().size).toBe(0);
+  });
+
+  it('removes a compaction copy a kill -9 left behind, at open', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'usage-journal.ndjson');
+    writeFileSync(join(dir, '.usage-journal.ndjson.4242.abcdef012345.tmp'), 'x'.repeat(10_000));
+    const { journal, logs } = await openJournal(path);
+    expect(readdirSync(dir).sort()).toEqual(['usage-journal.ndjson']);
+    expect(logs.lines.find((l) => l.msg === 'usage journal replayed')?.staleCopiesRemoved).toBe(1);
+    await journal.close();
+  });
+});
+
+describe('UsageJournal on a failing disk (faults at the FileHandle boundary)', () => {
+  it('a short write then ENOSPC rejects the whole batch and leaves the file exactly as it was: no torn line, no NUL, size exact', async () => {
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    const disk = new FaultyDisk();
+    const { ledger, journal } = await openJournal(path, { openHandle: disk.open });
+    await journal.append([{ k: 'u', at, d: 'gb', q: 1 }]);
+    const durable = statSync(path).size;
+    // The kernel writes what fits in the last page, then has no room for the rest.
+    disk.writes.push(shortWrite(10), failWrite('ENOSPC'));
+    await expect(journal.append([{ k: 'u', at, d: 'gb', q: 2, id: 'a' }, { k: 'u', at, d: 'gb', q: 3, id: 'b' }])).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(statSync(path).size).toBe(durable);
+    expect(journal.size).toBe(durable);
+    expect(readFileSync(path).includes(0)).toBe(false);
+    expect(ledger.pendingUnits()).toEqual(new Map([['gb', 1]]));
+    expect(ledger.hasIntakeId('a')).toBe(false);
+
+    // Space again: the next append lands right after the last durable line.
+    await journal.append([{ k: 'u', at, d: 'gb', q: 4 }]);
+    expect(journal.size).toBe(statSync(path).size);
+    await journal.close();
+    expect(linesIn(path).map((l) => (JSON.parse(l) as { q: number }).q)).toEqual([1, 4]);
+    const reopened = await openJournal(path);
+    expect(reopened.ledger.pendingUnits()).toEqual(new Map([['gb', 5]]));
+    expect(reopened.logs.lines.some((l) => l.msg.startsWith('usage journal has invalid lines'))).toBe(false);
+    await reopened.journal.close();
+  });
+
+  it('completes a short write that is followed by room (POSIX allows short writes without an error)', async () => {
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    const disk = new FaultyDisk();
+    const { journal } = await openJournal(path, { openHandle: disk.open });
+    disk.writes.push(shortWrite(7));
+    await journal.append([{ k: 'u', at, d: 'gb', q: 2 }]);
+    await journal.close();
+    expect(linesIn(path)).toEqual([JSON.stringify({ k: 'u', at, d: 'gb', q: 2 })]);
+  });
+
+  it('cuts bytes a failed write left behind, when its own truncation failed too, before the next append (fstat, not a counter)', async () => {
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    const disk = new FaultyDisk();
+    const { journal } = await openJournal(path, { openHandle: disk.open });
+    await journal.append([{ k: 'u', at, d: 'gb', q: 1 }]);
+    const durable = statSync(path).size;
+    disk.writes.push(failWrite('EIO', 12));
+    disk.truncates.push('EIO');
+    await expect(journal.append([{ k: 'u', at, d: 'gb', q: 2 }])).rejects.toMatchObject({ code: 'EIO' });
+    expect(statSync(path).size).toBe(durable + 12);
+    await journal.append([{ k: 'u', at, d: 'gb', q: 3 }]);
+    await journal.close();
+    expect(linesIn(path).map((l) => (JSON.parse(l) as { q: number }).q)).toEqual([1, 3]);
+  });
+
+  it('rejects a batch whose fsync fails and cuts its bytes off: it was never acknowledged', async () => {
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    const disk = new FaultyDisk();
+    const { ledger, journal } = await openJournal(path, { openHandle: disk.open });
+    disk.datasyncs.push('EIO');
+    await expect(journal.append([{ k: 'u', at, d: 'gb', q: 2 }])).rejects.toMatchObject({ code: 'EIO' });
+    expect(statSync(path).size).toBe(0);
+    expect(ledger.pendingUnits().size).toBe(0);
+    await journal.close();
+  });
+});
+
+describe('what the journal path may be', () => {
+  it('refuses a symbolic link, and leaves the file it points to (outside the volume) untouched', async () => {
+    const outside = join(tempDir(), 'precious.txt');
+    writeFileSync(outside, 'keep me\n');
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    symlinkSync(outside, path);
+    const err = await openJournal(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileRefusedError);
+    expect(err).toMatchObject({ reason: 'symlink', message: `${path} is a symbolic link; it is not followed` });
+    expect(readFileSync(outside, 'utf8')).toBe('keep me\n');
+  });
+
+  it('refuses a link to /dev/zero at once, reading nothing', async () => {
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    symlinkSync('/dev/zero', path);
+    await expect(openJournal(path)).rejects.toMatchObject({ reason: 'symlink' });
+  });
+
+  it('refuses a FIFO without blocking, and a directory', async () => {
+    const dir = tempDir();
+    const fifo = join(dir, 'usage-journal.ndjson');
+    execFileSync('mkfifo', [fifo]);
+    await expect(openJournal(fifo)).rejects.toMatchObject({ reason: 'not-regular', message: `${fifo} is a FIFO, not a regular file` });
+    const other = join(tempDir(), 'usage-journal.ndjson');
+    mkdirSync(other);
+    await expect(openJournal(other)).rejects.toMatchObject({ reason: 'not-regular', message: `${other} is a directory, not a regular file` });
+  });
+
+  it('refuses a journal larger than any it writes, rather than read it into memory', async () => {
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    writeFileSync(path, '');
+    truncateSync(path, MAX_REPLAY_BYTES + 1);
+    await expect(openJournal(path)).rejects.toMatchObject({ reason: 'too-large' });
   });
 });

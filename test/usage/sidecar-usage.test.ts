@@ -1,4 +1,5 @@
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
@@ -127,6 +128,34 @@ describe('usage metering through the sidecar, against the emulator', () => {
     // The clean record's units went into a current hour's record; the ambiguous one's were not resent.
     expect(recorded(emu)).toEqual({ requests: 5 });
     expect(logs.lines.some((l) => l.level === 'error' && l.msg.startsWith('usage unreconciled') && l.quantity === 9)).toBe(true);
+  });
+});
+
+describe('the journal a sidecar finds on the volume', () => {
+  it('refuses a journal path that is a symbolic link: USAGE_UNAVAILABLE, and the file it points to, outside the volume, is untouched', async () => {
+    const clock = manualClock(startOfTest());
+    const emu = await emulatorAt(clock);
+    const outside = join(tempDir(), 'not-yours.txt');
+    // No newline at its end: a journal opener that followed the link would cut this off as a torn line.
+    writeFileSync(outside, 'somebody else\'s file');
+    const dir = tempDir();
+    symlinkSync(outside, join(dir, 'usage-journal.ndjson'));
+    const { snapshot, usage } = await sidecarAt(emu, clock, dir);
+    expect(snapshot).toMatchObject({ status: 'failed', code: 'USAGE_UNAVAILABLE' });
+    expect(snapshot.message).toContain(`${join(dir, 'usage-journal.ndjson')} is a symbolic link; it is not followed`);
+    expect(usage).toBeUndefined();
+    expect(readFileSync(outside, 'utf8')).toBe("somebody else's file");
+    expect(existsSync(join(dir, 'entitlement.json'))).toBe(false);
+  });
+
+  it('refuses a FIFO at the journal path at once rather than hang reading it', async () => {
+    const clock = manualClock(startOfTest());
+    const emu = await emulatorAt(clock);
+    const dir = tempDir();
+    execFileSync('mkfifo', [join(dir, 'usage-journal.ndjson')]);
+    const { snapshot } = await sidecarAt(emu, clock, dir);
+    expect(snapshot).toMatchObject({ code: 'USAGE_UNAVAILABLE' });
+    expect(snapshot.message).toContain('is a FIFO, not a regular file');
   });
 });
 
