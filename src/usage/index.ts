@@ -43,6 +43,7 @@ export async function startUsage(o: UsageOptions): Promise<UsageRuntime> {
     path: o.config.journalFile,
     ledger,
     logger,
+    dimensions: o.config.dimensions,
     ...(o.openJournalHandle === undefined ? {} : { openHandle: o.openJournalHandle }),
   });
   const metrics = createUsageMetrics(o.registry, o.config.dimensions);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { removeStaleTemporaries } from '../atomic-file.js';
 import { FileRefusedError } from '../regular-file.js';
 import { JournalFile, type OpenJournalHandle } from './journal-file.js';
+import { parseJournalLine } from './journal-lines.js';
 import type { JournalLine, UsageLedger } from './ledger.js';
 
 /**
@@ -12,7 +13,9 @@ import type { JournalLine, UsageLedger } from './ledger.js';
  * the disk does (journal-file.ts): partial writes and full disks leave no torn line and no NUL bytes.
  *
  * After a kill -9 the last line may be torn; it was never acknowledged (the fsync had not returned),
- * so it is cut off when the journal is opened again.
+ * so it is cut off when the journal is opened again. Every other line is checked as strictly as the
+ * intake checks a report (journal-lines.ts) and against the ledger; a line that fails is skipped and
+ * logged, never counted.
  */
 
 interface Pending {
@@ -30,6 +33,8 @@ export interface JournalOptions {
   readonly path: string;
   readonly ledger: UsageLedger;
   readonly logger: Logger;
+  /** The product's dimensions: a replayed line of another is refused. */
+  readonly dimensions: readonly string[];
   /** Test hook: opens the file (default: no-follow, regular files only), to inject faults at the FileHandle boundary. */
   readonly openHandle?: OpenJournalHandle;
 }
@@ -64,25 +69,11 @@ export class UsageJournal {
     }
     const { file, contents } = opened;
     try {
-      // Everything after the last newline is a torn write that was never acknowledged.
-      const complete = contents.lastIndexOf(0x0a) + 1;
-      let replayed = 0;
-      let unreadable = 0;
-      for (const raw of contents.subarray(0, complete).toString('utf8').split('\n')) {
-        if (raw === '') continue;
-        try {
-          o.ledger.apply(JSON.parse(raw) as JournalLine);
-          replayed++;
-        } catch {
-          unreadable++;
-        }
+      const summary = replay(contents, o);
+      if (summary.tornTailBytes > 0) await file.truncate(contents.length - summary.tornTailBytes);
+      if (summary.replayed > 0 || summary.tornTailBytes > 0 || summary.invalid > 0 || stale > 0) {
+        o.logger.info({ path: o.path, ...summary, staleCopiesRemoved: stale }, 'usage journal replayed');
       }
-      const tornTailBytes = contents.length - complete;
-      if (tornTailBytes > 0) await file.truncate(complete);
-      if (replayed > 0 || tornTailBytes > 0 || unreadable > 0 || stale > 0) {
-        o.logger.info({ path: o.path, replayed, tornTailBytes, unreadable, staleCopiesRemoved: stale }, 'usage journal replayed');
-      }
-      if (unreadable > 0) o.logger.error({ path: o.path, unreadable }, 'usage journal has unreadable lines; they were skipped');
       return new UsageJournal(o, file);
     } catch (err) {
       await file.close().catch(() => undefined);
@@ -126,9 +117,18 @@ export class UsageJournal {
         continue;
       }
       for (const p of batch) {
-        for (const line of p.lines) this.#ledger.apply(line);
+        for (const line of p.lines) this.#applyOwn(line);
         p.resolve();
       }
+    }
+  }
+
+  /** A line this process made is durable: apply it. One the ledger refuses is a bug, but never a crash. */
+  #applyOwn(line: JournalLine): void {
+    try {
+      this.#ledger.apply(line);
+    } catch (err) {
+      this.#logger.error({ err, kind: line.k }, 'a usage journal line was written but does not fit the ledger; it is ignored, here and on replay');
     }
   }
 
@@ -161,4 +161,34 @@ export class UsageJournal {
     await this.settled();
     await this.#file.close();
   }
+}
+
+export interface ReplaySummary {
+  readonly replayed: number;
+  readonly invalid: number;
+  readonly tornTailBytes: number;
+}
+
+/** Replays complete lines into the ledger; returns what it did. Everything after the last newline is a torn tail. */
+function replay(contents: Buffer, o: JournalOptions): ReplaySummary {
+  const complete = contents.lastIndexOf(0x0a) + 1;
+  let replayed = 0;
+  const problems: string[] = [];
+  let lineNo = 0;
+  for (const raw of contents.subarray(0, complete).toString('utf8').split('\n')) {
+    lineNo++;
+    if (raw === '') continue;
+    const parsed = parseJournalLine(raw, o.dimensions);
+    const problem = 'problem' in parsed ? parsed.problem : o.ledger.conflict(parsed.line);
+    if (problem !== undefined) {
+      problems.push(`line ${lineNo}: ${problem}`);
+      continue;
+    }
+    o.ledger.apply((parsed as { line: JournalLine }).line);
+    replayed++;
+  }
+  if (problems.length > 0) {
+    o.logger.error({ path: o.path, invalid: problems.length, first: problems.slice(0, 5) }, 'usage journal has invalid lines; they were skipped, not counted as usage');
+  }
+  return { replayed, invalid: problems.length, tornTailBytes: contents.length - complete };
 }

@@ -33,7 +33,7 @@ export function tagsKey(tags: Tags | undefined): string {
   return keys.length === 0 ? '' : JSON.stringify(keys.map((k) => [k, tags[k]]));
 }
 
-function tagsFromKey(key: string): Tags | undefined {
+export function tagsFromKey(key: string): Tags | undefined {
   if (key === '') return undefined;
   return Object.fromEntries(JSON.parse(key) as [string, string][]);
 }
@@ -82,8 +82,46 @@ export class UsageLedger {
   readonly #recorded = new Set<string>();
   readonly #intakeIds = new Set<string>();
 
-  /** Applies one journal line; the journal calls this on replay and after each durable append. */
+  /**
+   * Why `line` cannot follow what this ledger holds, or undefined when it can: a record that takes more
+   * than is pending (a backlog can never go negative), a second record for an hour, a result for a
+   * record that does not exist or is settled already. Lines are checked for shape before (journal-lines.ts).
+   */
+  conflict(line: JournalLine): string | undefined {
+    switch (line.k) {
+      case 'u':
+        // Only a write reported failed (its truncation failed too) and then retried by the app gets here.
+        if (line.id !== undefined && this.#intakeIds.has(line.id)) return `a report with id "${line.id}" is counted already`;
+        return undefined;
+      case 's': {
+        if (this.#records.has(line.tok)) return `record ${line.tok} exists already`;
+        if (this.#recorded.has(`${line.h}|${line.d}`)) return `hour ${new Date(line.h).toISOString()} of ${line.d} has its record already`;
+        const seen = new Set<string>();
+        for (const [h, key, q] of line.from) {
+          const id = `${h}|${key}`;
+          if (seen.has(id)) return 'the record takes from the same pending usage twice';
+          seen.add(id);
+          const pending = this.#pending.get(h)?.get(line.d)?.get(key) ?? 0;
+          if (pending < q) return `the record takes ${q} units of ${line.d} from ${new Date(h).toISOString()}, where ${pending} are pending`;
+        }
+        return undefined;
+      }
+      case 'x':
+      case 'r': {
+        const r = this.#records.get(line.tok);
+        if (r === undefined) return `no record ${line.tok}`;
+        if (r.result !== undefined) return `record ${line.tok} is settled already (${r.result})`;
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** Applies one journal line; the journal calls this on replay and after each durable append. Throws on a conflict, changing nothing. */
   apply(line: JournalLine): void {
+    const conflict = this.conflict(line);
+    if (conflict !== undefined) throw new LedgerConflictError(conflict);
     switch (line.k) {
       case 'u':
         this.#add(hourOf(line.at), line.d, tagsKey(line.t), line.q);
@@ -99,11 +137,9 @@ export class UsageLedger {
         this.#recorded.add(`${line.h}|${line.d}`);
         return;
       }
-      case 'x': {
-        const r = this.#records.get(line.tok);
-        if (r !== undefined) r.ambiguous = true;
+      case 'x':
+        (this.#records.get(line.tok) as UsageRecord).ambiguous = true;
         return;
-      }
       case 'm':
         this.#recorded.add(`${line.h}|${line.d}`);
         return;
@@ -111,8 +147,7 @@ export class UsageLedger {
         for (const id of line.ids) this.#intakeIds.add(id);
         return;
       case 'r': {
-        const r = this.#records.get(line.tok);
-        if (r === undefined || r.result !== undefined) return;
+        const r = this.#records.get(line.tok) as UsageRecord;
         r.result = line.st;
         if (line.rid !== undefined) r.recordId = line.rid;
         // Carried usage is pending again, at the refused record's hour: the next hour's record takes it.
@@ -236,4 +271,9 @@ function capRecord(contributions: [number, string, number][]): [number, string, 
     total += take;
   }
   return taken;
+}
+
+/** A line that contradicts the ledger (see `conflict`). */
+export class LedgerConflictError extends Error {
+  override readonly name = 'LedgerConflictError';
 }

@@ -24,7 +24,7 @@ describe('UsageForwarder', () => {
     closers.push(() => emu.close());
     const client = new MarketplaceMeteringClient({ endpoint: emu.url, region: 'us-east-1', maxAttempts: 1, credentials: CRED });
     const ledger = new UsageLedger();
-    const journal = await UsageJournal.open({ path: join(tempDir(), 'usage-journal.ndjson'), ledger, logger: captureLogs().logger });
+    const journal = await UsageJournal.open({ path: join(tempDir(), 'usage-journal.ndjson'), ledger, logger: captureLogs().logger, dimensions: ['gb', 'req'] });
     closers.push(() => journal.close());
     const old = hourOf(now) - 9 * HOUR_MS;
     await journal.append([

@@ -5,20 +5,22 @@ import { describe, expect, it } from 'vitest';
 import { FileRefusedError } from '../../src/regular-file.js';
 import type { OpenJournalHandle } from '../../src/usage/journal-file.js';
 import { MAX_REPLAY_BYTES, UsageJournal } from '../../src/usage/journal.js';
-import { UsageLedger } from '../../src/usage/ledger.js';
+import { HOUR_MS, UsageLedger, type JournalLine } from '../../src/usage/ledger.js';
 import { captureLogs } from '../helpers/logs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { failWrite, FaultyDisk, shortWrite } from './faults.js';
 
 const at = Date.UTC(2026, 10, 23, 9);
+const H = Date.UTC(2026, 10, 23, 9);
 
 async function openJournal(path: string, o: { openHandle?: OpenJournalHandle } = {}) {
   const ledger = new UsageLedger();
   const logs = captureLogs();
-  const journal = await UsageJournal.open({ path, ledger, logger: logs.logger, ...(o.openHandle === undefined ? {} : { openHandle: o.openHandle }) });
+  const journal = await UsageJournal.open({ path, ledger, logger: logs.logger, dimensions: ['gb', 'req'], ...(o.openHandle === undefined ? {} : { openHandle: o.openHandle }) });
   return { ledger, journal, logs };
 }
 
+const lineOf = (l: JournalLine) => `${JSON.stringify(l)}\n`;
 const linesIn = (path: string) => readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
 
 describe('UsageJournal', () => {
@@ -193,5 +195,49 @@ describe('what the journal path may be', () => {
     writeFileSync(path, '');
     truncateSync(path, MAX_REPLAY_BYTES + 1);
     await expect(openJournal(path)).rejects.toMatchObject({ reason: 'too-large' });
+  });
+});
+
+describe('replay checks every line as strictly as the intake checks a report', () => {
+  const good: JournalLine[] = [
+    { k: 'u', at, d: 'gb', q: 10, t: { team: 'a' }, id: 'ok-1' },
+    { k: 'u', at, d: 'req', q: 4 },
+  ];
+  it.each([
+    ['a string quantity', { k: 'u', at, d: 'gb', q: '5' }],
+    ['a negative quantity', { k: 'u', at, d: 'gb', q: -1000 }],
+    ['a fractional quantity', { k: 'u', at, d: 'gb', q: 1.5 }],
+    ['a quantity above the int32 cap', { k: 'u', at, d: 'gb', q: 2_147_483_648 }],
+    ['an unknown dimension', { k: 'u', at, d: 'other', q: 1 }],
+    ['a time that is not one', { k: 'u', at: 'today', d: 'gb', q: 1 }],
+    ['tags outside AWS rules', { k: 'u', at, d: 'gb', q: 1, t: { 'bad!': 'x' } }],
+    ['six tags', { k: 'u', at, d: 'gb', q: 1, t: { a: '1', b: '2', c: '3', d: '4', e: '5', f: '6' } }],
+    ['an id too long', { k: 'u', at, d: 'gb', q: 1, id: 'x'.repeat(129) }],
+    ['an unknown field', { k: 'u', at, d: 'gb', q: 1, extra: true }],
+    ['an unknown kind', { k: 'z' }],
+    ['an array', [1, 2]],
+    ['a record that takes more than is pending', { k: 's', tok: 'tok-a', h: H, d: 'gb', from: [[H, '[["team","a"]]', 11]] }],
+    ['a record taking a negative quantity', { k: 's', tok: 'tok-a', h: H, d: 'gb', from: [[H, '[["team","a"]]', -5]] }],
+    ['a record of an hour that is not one', { k: 's', tok: 'tok-a', h: H + 1, d: 'gb', from: [[H, '', 1]] }],
+    ['a record from a later hour', { k: 's', tok: 'tok-a', h: H, d: 'req', from: [[H + HOUR_MS, '', 1]] }],
+    ['a record with a tags key that is not canonical', { k: 's', tok: 'tok-a', h: H, d: 'gb', from: [[H, '{"team":"a"}', 1]] }],
+    ['a record with a ClientToken of 65 characters', { k: 's', tok: 'x'.repeat(65), h: H, d: 'req', from: [[H, '', 1]] }],
+    ['a result for no record', { k: 'r', tok: 'nope', st: 'sent' }],
+    ['a result of an unknown kind', { k: 'r', tok: 'tok-a', st: 'maybe' }],
+    ['an ambiguity mark for no record', { k: 'x', tok: 'nope' }],
+    ['a mark of an unknown dimension', { k: 'm', h: H, d: 'other' }],
+    ['ids that are not strings', { k: 'i', ids: [1, 2] }],
+    ['a line of NUL bytes (what a failed write used to leave)', '\u0000'.repeat(40)],
+  ])('skips %s, counts and logs it; the other lines count', async (_what, bad) => {
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    const raw = typeof bad === 'string' ? `${bad}\n` : `${JSON.stringify(bad)}\n`;
+    writeFileSync(path, good.map(lineOf).join('') + raw);
+    const { ledger, journal, logs } = await openJournal(path);
+    expect(ledger.pendingUnits()).toEqual(new Map([['gb', 10], ['req', 4]]));
+    expect(ledger.unsettled()).toEqual([]);
+    const logged = logs.lines.find((l) => l.msg.startsWith('usage journal has invalid lines'));
+    expect(logged).toMatchObject({ level: 'error', invalid: 1 });
+    expect(String((logged?.first as string[])[0])).toMatch(/^line 3: /);
+    await journal.close();
   });
 });

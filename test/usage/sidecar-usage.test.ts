@@ -132,6 +132,29 @@ describe('usage metering through the sidecar, against the emulator', () => {
 });
 
 describe('the journal a sidecar finds on the volume', () => {
+  it('skips lines that fail the intake rules and says how many; a backlog never becomes a string or negative', async () => {
+    const clock = manualClock(startOfTest());
+    const emu = await emulatorAt(clock);
+    const dir = tempDir();
+    const at = clock.now() - 60_000;
+    const lines = [
+      { k: 'u', at, d: 'requests', q: 5 },
+      { k: 'u', at, d: 'requests', q: '5' },
+      { k: 'u', at, d: 'requests', q: -1000 },
+      { k: 'u', at, d: 'gb_scanned', q: 2.5 },
+      { k: 'u', at, d: 'not-a-dimension', q: 7 },
+      { k: 'u', at, d: 'gb_scanned', q: 2 },
+    ];
+    writeFileSync(join(dir, 'usage-journal.ndjson'), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    const { usage, logs } = await sidecarAt(emu, clock, dir);
+    const state = (await (await fetch(`http://127.0.0.1:${usage.address.port}/v1/usage`)).json()) as { pendingUnits: Record<string, unknown> };
+    expect(state.pendingUnits).toEqual({ requests: 5, gb_scanned: 2 });
+    expect(logs.lines.find((l) => l.msg.startsWith('usage journal has invalid lines'))).toMatchObject({ level: 'error', invalid: 4 });
+    clock.advance(HOUR_MS);
+    await settleAll(usage, clock);
+    expect(recorded(emu)).toEqual({ requests: 5, gb_scanned: 2 });
+  });
+
   it('refuses a journal path that is a symbolic link: USAGE_UNAVAILABLE, and the file it points to, outside the volume, is untouched', async () => {
     const clock = manualClock(startOfTest());
     const emu = await emulatorAt(clock);
