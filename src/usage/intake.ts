@@ -9,6 +9,7 @@ import { isIntakeId, isPlainObject, isQuantity, MAX_QUANTITY, tagProblems, unkno
 /**
  * The app's usage intake: `POST /v1/usage` on a loopback listener of its own. A 202 means the report is
  * in the journal and fsynced: it will reach AWS exactly once even if the sidecar is killed right after.
+ * A 200 duplicate means a report with that `id` is durable already. A 503 means nothing was recorded.
  */
 
 export const USAGE_PATH = '/v1/usage';
@@ -54,9 +55,55 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+export type IntakeOutcome = 'accepted' | 'duplicate' | { readonly refused: 'write_failed'; readonly code: string };
+
+/** Records a valid report in the journal; what the app is answered follows from the outcome. */
+export function createRecorder(deps: Pick<IntakeDeps, 'ledger' | 'journal' | 'now'>): (report: UsageReport) => Promise<IntakeOutcome> {
+  /**
+   * Ids being written right now, with whether their write became durable. A retry that races the
+   * original waits for it: durable, the retry is a duplicate; failed, nothing was recorded, so the
+   * retry is written itself. It is never called a duplicate of something unrecorded.
+   */
+  const inFlight = new Map<string, Promise<boolean>>();
+  return async (report: UsageReport): Promise<IntakeOutcome> => {
+    const { id } = report;
+    if (id !== undefined) {
+      for (;;) {
+        if (deps.ledger.hasIntakeId(id)) return 'duplicate';
+        const earlier = inFlight.get(id);
+        if (earlier === undefined) break;
+        if (await earlier) return 'duplicate';
+        if (inFlight.get(id) === earlier) inFlight.delete(id);
+      }
+    }
+    const line: JournalLine = {
+      k: 'u',
+      at: deps.now(),
+      d: report.dimension,
+      q: report.quantity,
+      ...(report.tags === undefined ? {} : { t: report.tags }),
+      ...(id === undefined ? {} : { id }),
+    };
+    // Nothing awaits between the check above and this: the next post with this id finds it in flight.
+    const write = deps.journal.append([line]);
+    if (id !== undefined) {
+      const durable = write.then(() => true, () => false);
+      inFlight.set(id, durable);
+      void durable.then(() => {
+        if (inFlight.get(id) === durable) inFlight.delete(id);
+      });
+    }
+    try {
+      await write;
+      return 'accepted';
+    } catch (err) {
+      return { refused: 'write_failed', code: (err as NodeJS.ErrnoException).code ?? 'error' };
+    }
+  };
+}
+
 export function createIntakeServer(deps: IntakeDeps): Server {
-  // Ids being written right now: a retry that races the original must not be counted twice.
-  const inFlight = new Set<string>();
+  const record = createRecorder(deps);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== USAGE_PATH) return reply(res, 404, { error: `not found; POST usage to ${USAGE_PATH}` });
@@ -79,25 +126,11 @@ export function createIntakeServer(deps: IntakeDeps): Server {
     }
     const report = validateReport(body, deps.dimensions);
     if ('problems' in report) return reply(res, 400, { error: report.problems.join('; '), problems: report.problems });
-    if (report.id !== undefined && (deps.ledger.hasIntakeId(report.id) || inFlight.has(report.id))) {
-      return reply(res, 200, { accepted: true, duplicate: true });
-    }
-    const line: JournalLine = {
-      k: 'u',
-      at: deps.now(),
-      d: report.dimension,
-      q: report.quantity,
-      ...(report.tags === undefined ? {} : { t: report.tags }),
-      ...(report.id === undefined ? {} : { id: report.id }),
-    };
-    if (report.id !== undefined) inFlight.add(report.id);
-    try {
-      await deps.journal.append([line]);
-    } catch (err) {
-      deps.logger.error({ err, dimension: report.dimension }, 'usage journal write failed; the report was refused');
+    const outcome = await record(report);
+    if (outcome === 'duplicate') return reply(res, 200, { accepted: true, duplicate: true });
+    if (outcome !== 'accepted') {
+      deps.logger.error({ code: outcome.code, dimension: report.dimension }, 'usage journal write failed; the report was refused');
       return reply(res, 503, { error: 'the usage journal could not be written; nothing was recorded, retry the report' });
-    } finally {
-      if (report.id !== undefined) inFlight.delete(report.id);
     }
     deps.metrics.accepted.inc({ dimension: report.dimension }, report.quantity);
     return reply(res, 202, { accepted: true });
