@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -8,9 +9,10 @@ import { UsageForwarder, type ForwarderOptions } from './forwarder.js';
 import { createIntakeServer } from './intake.js';
 import type { OpenJournalHandle } from './journal-file.js';
 import { UsageJournal } from './journal.js';
-import { UsageLedger } from './ledger.js';
+import { MAX_KEPT_INTAKE_IDS, UsageLedger } from './ledger.js';
 import { createUsageMetrics } from './metrics.js';
 import { dryRunDimensions } from './dry-run.js';
+import { journalLimitsFor, type JournalLimits } from './volume.js';
 import type { OutcomeCode } from '../outcomes.js';
 import { FileRefusedError } from '../regular-file.js';
 
@@ -22,7 +24,8 @@ export type UsageOptions = Pick<ForwarderOptions, 'client' | 'productCode' | 'no
   readonly registry: Registry;
   /** How long after an hour closes its records are sent (default two minutes). */
   readonly sendDelayMs?: number;
-  /** Test hook: opens the journal's file, to inject faults at its FileHandle boundary. */
+  /** Test hooks: the journal's bound (default: from the volume's size, volume.ts) and its file opener. */
+  readonly journalLimits?: JournalLimits;
   readonly openJournalHandle?: OpenJournalHandle;
 };
 
@@ -38,16 +41,19 @@ export const DEFAULT_SEND_DELAY_MS = 2 * 60_000;
 
 export async function startUsage(o: UsageOptions): Promise<UsageRuntime> {
   const logger = o.logger.child({ module: 'usage' });
-  const ledger = new UsageLedger();
+  const limits = o.journalLimits ?? (await journalLimitsFor(dirname(o.config.journalFile)));
+  const ledger = new UsageLedger({ maxIntakeIds: MAX_KEPT_INTAKE_IDS, maxIntakeIdBytes: limits.intakeIdBytes });
   const journal = await UsageJournal.open({
     path: o.config.journalFile,
     ledger,
     logger,
     dimensions: o.config.dimensions,
+    limits,
     ...(o.openJournalHandle === undefined ? {} : { openHandle: o.openJournalHandle }),
   });
   const metrics = createUsageMetrics(o.registry, o.config.dimensions);
   metrics.refreshPending(ledger);
+  metrics.journalBytes.set(journal.size);
   const intake = createIntakeServer({ dimensions: o.config.dimensions, ledger, journal, metrics, logger, now: o.now });
   let address: AddressInfo;
   try {
@@ -73,7 +79,14 @@ export async function startUsage(o: UsageOptions): Promise<UsageRuntime> {
   await forwarder.tick();
   forwarder.start();
   logger.info(
-    { dimensions: o.config.dimensions, listen: `${address.address}:${address.port}`, journal: o.config.journalFile, pendingUnits: Object.fromEntries(ledger.pendingUnits()) },
+    {
+      dimensions: o.config.dimensions,
+      listen: `${address.address}:${address.port}`,
+      journal: o.config.journalFile,
+      journalBytes: journal.size,
+      journalMaxBytes: limits.maxBytes,
+      pendingUnits: Object.fromEntries(ledger.pendingUnits()),
+    },
     'usage intake listening',
   );
   return {
@@ -81,12 +94,12 @@ export async function startUsage(o: UsageOptions): Promise<UsageRuntime> {
     ledger,
     forwarder,
     async stop(deadline: number) {
-      await closeServer(intake);
-      const left = await forwarder.drain(deadline, (ms) => sleep(ms));
-      await journal.close();
-      if (left > 0) logger.error({ unsettledRecords: left }, 'stopping with usage records not yet accepted by AWS; they stay in the journal for a restarted sidecar in this pod');
+      await closeServer(intake).catch((err: unknown) => logger.warn({ err }, 'closing the usage intake failed'));
+      const summary = await forwarder.drain(deadline, (ms) => sleep(ms));
+      await journal.close().catch((err: unknown) => logger.warn({ err }, 'closing the usage journal failed'));
+      if (summary.unsettledRecords > 0) logger.error({ unsettledRecords: summary.unsettledRecords }, 'stopping with usage records not yet accepted by AWS; they stay in the journal for a restarted sidecar in this pod');
       else logger.info('all usage sent');
-      return left;
+      return summary.unsettledRecords;
     },
   };
 }

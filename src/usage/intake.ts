@@ -2,18 +2,21 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from 'pino';
 import { readBody } from '../http-server.js';
 import type { JournalLine, Tags, UsageLedger } from './ledger.js';
-import type { UsageJournal } from './journal.js';
+import { JournalFullError, type UsageJournal } from './journal.js';
 import type { UsageMetrics } from './metrics.js';
 import { isIntakeId, isPlainObject, isQuantity, MAX_QUANTITY, tagProblems, unknownKeys } from './rules.js';
 
 /**
  * The app's usage intake: `POST /v1/usage` on a loopback listener of its own. A 202 means the report is
  * in the journal and fsynced: it will reach AWS exactly once even if the sidecar is killed right after.
- * A 200 duplicate means a report with that `id` is durable already. A 503 means nothing was recorded.
+ * A 200 duplicate means a report with that `id` is durable already. A 503 means nothing was recorded:
+ * the journal is full (its bound, volume.ts) or could not be written.
  */
 
 export const USAGE_PATH = '/v1/usage';
 const MAX_BODY_BYTES = 16 * 1024;
+/** What a 503 asks the app to wait before reporting again: the forwarder compacts every few seconds. */
+const RETRY_AFTER_SECONDS = 30;
 
 export interface UsageReport {
   readonly dimension: string;
@@ -55,7 +58,7 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-export type IntakeOutcome = 'accepted' | 'duplicate' | { readonly refused: 'write_failed'; readonly code: string };
+export type IntakeOutcome = 'accepted' | 'duplicate' | { readonly refused: 'journal_full' | 'write_failed'; readonly code: string };
 
 /** Records a valid report in the journal; what the app is answered follows from the outcome. */
 export function createRecorder(deps: Pick<IntakeDeps, 'ledger' | 'journal' | 'now'>): (report: UsageReport) => Promise<IntakeOutcome> {
@@ -65,6 +68,7 @@ export function createRecorder(deps: Pick<IntakeDeps, 'ledger' | 'journal' | 'no
    * retry is written itself. It is never called a duplicate of something unrecorded.
    */
   const inFlight = new Map<string, Promise<boolean>>();
+
   return async (report: UsageReport): Promise<IntakeOutcome> => {
     const { id } = report;
     if (id !== undefined) {
@@ -85,7 +89,7 @@ export function createRecorder(deps: Pick<IntakeDeps, 'ledger' | 'journal' | 'no
       ...(id === undefined ? {} : { id }),
     };
     // Nothing awaits between the check above and this: the next post with this id finds it in flight.
-    const write = deps.journal.append([line]);
+    const write = deps.journal.append([line], 'intake');
     if (id !== undefined) {
       const durable = write.then(() => true, () => false);
       inFlight.set(id, durable);
@@ -97,7 +101,8 @@ export function createRecorder(deps: Pick<IntakeDeps, 'ledger' | 'journal' | 'no
       await write;
       return 'accepted';
     } catch (err) {
-      return { refused: 'write_failed', code: (err as NodeJS.ErrnoException).code ?? 'error' };
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      return { refused: err instanceof JournalFullError ? 'journal_full' : 'write_failed', code };
     }
   };
 }
@@ -129,8 +134,15 @@ export function createIntakeServer(deps: IntakeDeps): Server {
     const outcome = await record(report);
     if (outcome === 'duplicate') return reply(res, 200, { accepted: true, duplicate: true });
     if (outcome !== 'accepted') {
-      deps.logger.error({ code: outcome.code, dimension: report.dimension }, 'usage journal write failed; the report was refused');
-      return reply(res, 503, { error: 'the usage journal could not be written; nothing was recorded, retry the report' });
+      // The journal logs when refusing starts and stops; one line per refused report would flood the log.
+      deps.metrics.refused.inc({ reason: outcome.refused });
+      deps.logger.debug({ dimension: report.dimension, reason: outcome.refused, code: outcome.code }, 'usage report refused');
+      res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+      const why =
+        outcome.refused === 'journal_full'
+          ? 'the usage journal is full until records already taken are sent and compacted'
+          : `the usage journal could not be written (${outcome.code})`;
+      return reply(res, 503, { error: `${why}; nothing was recorded, report again later`, reason: outcome.refused });
     }
     deps.metrics.accepted.inc({ dimension: report.dimension }, report.quantity);
     return reply(res, 202, { accepted: true });

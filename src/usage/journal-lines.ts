@@ -50,7 +50,12 @@ function problemsOf(v: Record<string, unknown>, dimensions: readonly string[]): 
         (v.id === undefined || isIntakeId(v.id) ? undefined : 'id must be a string of 1-128 characters')
       );
     case 's': {
-      const base = fields(['k', 'tok', 'h', 'd', 'from']) ?? token() ?? (isHour(v.h) ? undefined : 'h must be the start of an hour') ?? dimension();
+      const base =
+        fields(['k', 'tok', 'h', 'd', 'from', 'own']) ??
+        token() ??
+        (isHour(v.h) ? undefined : 'h must be the start of an hour') ??
+        dimension() ??
+        (v.own === undefined || v.own === true ? undefined : 'own, when given, must be true');
       if (base !== undefined) return base;
       if (!Array.isArray(v.from) || v.from.length === 0) return 'from must be a non-empty list';
       let total = 0;

@@ -7,6 +7,7 @@ import { judge, UsageForwarder } from '../../src/usage/forwarder.js';
 import { UsageJournal } from '../../src/usage/journal.js';
 import { HOUR_MS, hourOf, UsageLedger } from '../../src/usage/ledger.js';
 import { createUsageMetrics } from '../../src/usage/metrics.js';
+import { DEFAULT_JOURNAL_MAX_BYTES, journalLimits } from '../../src/usage/volume.js';
 import { captureLogs } from '../helpers/logs.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -24,7 +25,7 @@ describe('UsageForwarder', () => {
     closers.push(() => emu.close());
     const client = new MarketplaceMeteringClient({ endpoint: emu.url, region: 'us-east-1', maxAttempts: 1, credentials: CRED });
     const ledger = new UsageLedger();
-    const journal = await UsageJournal.open({ path: join(tempDir(), 'usage-journal.ndjson'), ledger, logger: captureLogs().logger, dimensions: ['gb', 'req'] });
+    const journal = await UsageJournal.open({ path: join(tempDir(), 'usage-journal.ndjson'), ledger, logger: captureLogs().logger, dimensions: ['gb', 'req'], limits: journalLimits(DEFAULT_JOURNAL_MAX_BYTES) });
     closers.push(() => journal.close());
     const old = hourOf(now) - 9 * HOUR_MS;
     await journal.append([

@@ -6,7 +6,10 @@ import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator, type Scenar
 import { runSidecar } from '../../src/sidecar.js';
 import type { Snapshot } from '../../src/state.js';
 import { hourOf } from '../../src/usage/ledger.js';
-import type { UsageRuntime } from '../../src/usage/index.js';
+import { Registry } from 'prom-client';
+import { startUsage, type UsageOptions, type UsageRuntime } from '../../src/usage/index.js';
+import type { OpenJournalHandle } from '../../src/usage/journal-file.js';
+import type { JournalLimits } from '../../src/usage/volume.js';
 import { captureLogs } from '../helpers/logs.js';
 
 /** The usage tests' shared pieces: one hand-moved clock, the emulator on it, the sidecar in-process. */
@@ -139,3 +142,31 @@ export async function settleAll(usage: UsageRuntime, clock: ReturnType<typeof ma
 export const startOfTest = () => hourOf(Date.now() - 11 * 60_000) + 10 * 60_000;
 
 
+/**
+ * Usage metering alone, in-process (no RegisterUsage), on `dir`: for tests that set the journal's bound
+ * or inject faults at its FileHandle boundary. Stopped after the test.
+ */
+export async function usageAt(
+  emu: Emulator,
+  clock: ReturnType<typeof manualClock>,
+  dir: string,
+  o: { readonly journalLimits?: JournalLimits; readonly openJournalHandle?: OpenJournalHandle; readonly onEvent?: UsageOptions['onEvent'] } = {},
+) {
+  const logs = captureLogs();
+  const registry = new Registry();
+  const runtime = await startUsage({
+    config: { dimensions: DIMENSIONS, listen: { host: '127.0.0.1', port: 0 }, journalFile: join(dir, 'usage-journal.ndjson') },
+    client: clock.client(emu.url),
+    productCode: PRODUCT,
+    logger: logs.logger,
+    registry,
+    now: clock.now,
+    backoff: { throttled: QUICK, transient: QUICK },
+    attemptTimeoutMs: 5000,
+    ...o,
+  });
+  let stopped: ReturnType<UsageRuntime['stop']> | undefined;
+  const stop = () => (stopped ??= runtime.stop(clock.now()));
+  cleanups.push(stop);
+  return { runtime, logs, registry, port: runtime.address.port, stop };
+}

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createRecorder, type UsageReport } from '../../src/usage/intake.js';
 import { UsageJournal } from '../../src/usage/journal.js';
 import { UsageLedger } from '../../src/usage/ledger.js';
+import { DEFAULT_JOURNAL_MAX_BYTES, journalLimits } from '../../src/usage/volume.js';
 import { captureLogs } from '../helpers/logs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { FaultyDisk, gatedWrite } from './faults.js';
@@ -12,13 +13,13 @@ const report = (id: string | undefined, quantity: number): UsageReport => ({ dim
 
 async function recorderOn(path: string, disk: FaultyDisk) {
   const ledger = new UsageLedger();
-  const journal = await UsageJournal.open({ path, ledger, logger: captureLogs().logger, dimensions: ['gb'], openHandle: disk.open });
+  const journal = await UsageJournal.open({ path, ledger, logger: captureLogs().logger, dimensions: ['gb'], limits: journalLimits(DEFAULT_JOURNAL_MAX_BYTES), openHandle: disk.open });
   return { ledger, journal, record: createRecorder({ ledger, journal, now: () => at }) };
 }
 
 async function unitsAfterRestart(path: string): Promise<Map<string, number>> {
   const ledger = new UsageLedger();
-  const journal = await UsageJournal.open({ path, ledger, logger: captureLogs().logger, dimensions: ['gb'] });
+  const journal = await UsageJournal.open({ path, ledger, logger: captureLogs().logger, dimensions: ['gb'], limits: journalLimits(DEFAULT_JOURNAL_MAX_BYTES) });
   await journal.close();
   return ledger.pendingUnits();
 }

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileRefusedError } from '../../src/regular-file.js';
 import type { OpenJournalHandle } from '../../src/usage/journal-file.js';
-import { MAX_REPLAY_BYTES, UsageJournal } from '../../src/usage/journal.js';
+import { JournalFullError, MAX_REPLAY_BYTES, UsageJournal } from '../../src/usage/journal.js';
 import { HOUR_MS, UsageLedger, type JournalLine } from '../../src/usage/ledger.js';
+import { DEFAULT_JOURNAL_MAX_BYTES, journalLimits, type JournalLimits } from '../../src/usage/volume.js';
 import { captureLogs } from '../helpers/logs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { failWrite, FaultyDisk, shortWrite } from './faults.js';
@@ -13,10 +14,17 @@ import { failWrite, FaultyDisk, shortWrite } from './faults.js';
 const at = Date.UTC(2026, 10, 23, 9);
 const H = Date.UTC(2026, 10, 23, 9);
 
-async function openJournal(path: string, o: { openHandle?: OpenJournalHandle } = {}) {
+async function openJournal(path: string, o: { limits?: JournalLimits; openHandle?: OpenJournalHandle } = {}) {
   const ledger = new UsageLedger();
   const logs = captureLogs();
-  const journal = await UsageJournal.open({ path, ledger, logger: logs.logger, dimensions: ['gb', 'req'], ...(o.openHandle === undefined ? {} : { openHandle: o.openHandle }) });
+  const journal = await UsageJournal.open({
+    path,
+    ledger,
+    logger: logs.logger,
+    dimensions: ['gb', 'req'],
+    limits: o.limits ?? journalLimits(DEFAULT_JOURNAL_MAX_BYTES),
+    ...(o.openHandle === undefined ? {} : { openHandle: o.openHandle }),
+  });
   return { ledger, journal, logs };
 }
 
@@ -66,10 +74,10 @@ describe('UsageJournal', () => {
 
   it('compacts atomically while appends keep coming, losing none of them', async () => {
     const path = join(tempDir(), 'usage-journal.ndjson');
-    const { ledger, journal } = await openJournal(path);
+    const { journal } = await openJournal(path);
     for (let i = 0; i < 50; i++) await journal.append([{ k: 'u', at, d: 'gb', q: 2 }]);
     const racing: Promise<void>[] = [];
-    const compaction = journal.compact(() => ledger.compacted(0));
+    const compaction = journal.compact(at);
     for (let i = 0; i < 20; i++) racing.push(journal.append([{ k: 'u', at, d: 'gb', q: 1 }]));
     await Promise.all([compaction, ...racing]);
     await journal.close();
@@ -160,6 +168,90 @@ describe('UsageJournal on a failing disk (faults at the FileHandle boundary)', (
     expect(ledger.pendingUnits().size).toBe(0);
     await journal.close();
   });
+
+  it('never writes past the end of a journal something else shortened (no NUL hole); the next compaction rewrites it from the ledger', async () => {
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    const { ledger, journal } = await openJournal(path);
+    await journal.append([{ k: 'u', at, d: 'gb', q: 1 }, { k: 'u', at, d: 'req', q: 2 }]);
+    truncateSync(path, 5);
+    await expect(journal.append([{ k: 'u', at, d: 'gb', q: 3 }])).rejects.toMatchObject({ code: 'EJOURNALDAMAGED' });
+    expect(readFileSync(path).includes(0)).toBe(false);
+    expect(journal.compactionDue(at)).toBe(true);
+    expect(await journal.compact(at)).toBe('done');
+    await journal.close();
+    const reopened = await openJournal(path);
+    expect(reopened.ledger.pendingUnits()).toEqual(ledger.pendingUnits());
+    await reopened.journal.close();
+  });
+});
+
+describe("UsageJournal's bound", () => {
+  // 2 KiB: reports may take 1.5 KiB; records and results the rest.
+  const small = journalLimits(2048);
+  const report = (i: number): JournalLine => ({ k: 'u', at, d: 'gb', q: 1, t: { n: String(i) } });
+
+  it('admits reports only within their share, refusing whole reports with JournalFullError; records and results still fit', async () => {
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    const { ledger, journal } = await openJournal(path, { limits: small });
+    const perLine = Buffer.byteLength(lineOf(report(10)));
+    const fits = Math.floor(small.intakeBytes / perLine);
+    const results = await Promise.allSettled(Array.from({ length: fits + 5 }, (_, i) => journal.append([report(10 + i)], 'intake')));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(fits);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof JournalFullError)).toBe(true);
+    expect(journal.size).toBe(statSync(path).size);
+    expect(journal.size).toBeLessThanOrEqual(small.intakeBytes);
+    // The forwarder's share: a record of everything pending is still journaled.
+    const [record] = ledger.plan(H, () => 'tok-1');
+    await journal.write([record as JournalLine], at);
+    expect(ledger.unsettled()).toHaveLength(1);
+    expect(journal.size).toBeLessThanOrEqual(small.maxBytes);
+    await journal.close();
+  });
+
+  it('writes records that do not fit its room through a compaction that takes them in, within the bound', async () => {
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    const { ledger, journal } = await openJournal(path, { limits: small });
+    for (let i = 0; ; i++) {
+      try {
+        await journal.append([report(10 + i)], 'intake');
+      } catch (err) {
+        expect(err).toBeInstanceOf(JournalFullError);
+        break;
+      }
+    }
+    // Fill the forwarder's share with results of other records so that this record's line cannot be appended.
+    const planned = ledger.plan(H, () => 'tok-big');
+    expect(Buffer.byteLength(planned.map(lineOf).join(''))).toBeGreaterThan(small.maxBytes - journal.size);
+    await journal.write(planned, at);
+    expect(ledger.unsettled().map((r) => r.token)).toEqual(['tok-big']);
+    expect(journal.size).toBeLessThanOrEqual(small.maxBytes);
+    await journal.write([{ k: 'r', tok: 'tok-big', st: 'sent', rid: 'rid-1' }], at);
+    // Settled: the next compaction drops it, and reports fit again.
+    expect(await journal.compact(at)).toBe('done');
+    await journal.append([report(1)], 'intake');
+    await journal.close();
+    const reopened = await openJournal(path, { limits: small });
+    expect(reopened.ledger.pendingUnits()).toEqual(new Map([['gb', 1]]));
+    expect(reopened.ledger.unsettled()).toEqual([]);
+    await reopened.journal.close();
+  });
+
+  it('is due for compaction as soon as it has grown past the floor, with no hour settled', async () => {
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    const limits = journalLimits(64 * 1024);
+    const { journal } = await openJournal(path, { limits });
+    let appended = 0;
+    while (!journal.compactionDue(at)) {
+      await journal.append([{ k: 'u', at, d: 'gb', q: 1 }], 'intake');
+      appended++;
+    }
+    expect(journal.size).toBeGreaterThanOrEqual(limits.compactAboveBytes);
+    expect(await journal.compact(at)).toBe('done');
+    expect(linesIn(path)).toEqual([JSON.stringify({ k: 'u', at: H, d: 'gb', q: appended })]);
+    // Not due again until it has doubled past what compaction left (or reached the floor).
+    expect(journal.compactionDue(at)).toBe(false);
+    await journal.close();
+  });
 });
 
 describe('what the journal path may be', () => {
@@ -238,6 +330,30 @@ describe('replay checks every line as strictly as the intake checks a report', (
     const logged = logs.lines.find((l) => l.msg.startsWith('usage journal has invalid lines'));
     expect(logged).toMatchObject({ level: 'error', invalid: 1 });
     expect(String((logged?.first as string[])[0])).toMatch(/^line 3: /);
+    // The next compaction rewrites the journal without it.
+    expect(journal.compactionDue(at)).toBe(true);
+    expect(await journal.compact(at)).toBe('done');
     await journal.close();
+    const again = await openJournal(path);
+    expect(again.logs.lines.some((l) => l.msg.startsWith('usage journal has invalid lines'))).toBe(false);
+    await again.journal.close();
+  });
+
+  it('accepts every line it writes itself: records, results, marks, ids, and compacted records that hold their own usage', async () => {
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    const a = await openJournal(path);
+    await a.journal.append(good);
+    await a.journal.write(a.ledger.plan(H, () => 'tok-1'), at);
+    await a.journal.append([{ k: 'x', tok: 'tok-1' }]);
+    await a.journal.append([{ k: 'u', at: at + HOUR_MS, d: 'gb', q: 3, id: 'ok-2' }]);
+    expect(await a.journal.compact(at + HOUR_MS)).toBe('done');
+    expect(linesIn(path).some((l) => (JSON.parse(l) as { own?: boolean }).own === true)).toBe(true);
+    await a.journal.append([{ k: 'r', tok: 'tok-1', st: 'carried', why: 'TimestampOutOfBoundsException: old' }]);
+    await a.journal.close();
+    const b = await openJournal(path);
+    expect(b.logs.lines.some((l) => l.msg.startsWith('usage journal has invalid lines'))).toBe(false);
+    expect(b.ledger.pendingUnits()).toEqual(a.ledger.pendingUnits());
+    expect(b.ledger.hasIntakeId('ok-1') && b.ledger.hasIntakeId('ok-2')).toBe(true);
+    await b.journal.close();
   });
 });
