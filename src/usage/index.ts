@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { UsageConfig } from '../config.js';
 import { closeServer, listen } from '../http-server.js';
-import { UsageForwarder, type ForwarderOptions } from './forwarder.js';
+import { UsageForwarder, type ForwarderOptions, type ForwarderSummary } from './forwarder.js';
 import { createIntakeServer } from './intake.js';
 import type { OpenJournalHandle } from './journal-file.js';
 import { UsageJournal } from './journal.js';
@@ -33,8 +33,8 @@ export interface UsageRuntime {
   readonly address: AddressInfo;
   readonly ledger: UsageLedger;
   readonly forwarder: UsageForwarder;
-  /** Stops the intake, sends everything (the current hour included) until `deadline`; returns the records left unsettled. */
-  stop(deadline: number): Promise<number>;
+  /** Stops the intake, sends everything (the current hour included) until `deadline`; returns what is left. Never throws. */
+  stop(deadline: number): Promise<ForwarderSummary>;
 }
 
 export const DEFAULT_SEND_DELAY_MS = 2 * 60_000;
@@ -97,11 +97,29 @@ export async function startUsage(o: UsageOptions): Promise<UsageRuntime> {
       await closeServer(intake).catch((err: unknown) => logger.warn({ err }, 'closing the usage intake failed'));
       const summary = await forwarder.drain(deadline, (ms) => sleep(ms));
       await journal.close().catch((err: unknown) => logger.warn({ err }, 'closing the usage journal failed'));
-      if (summary.unsettledRecords > 0) logger.error({ unsettledRecords: summary.unsettledRecords }, 'stopping with usage records not yet accepted by AWS; they stay in the journal for a restarted sidecar in this pod');
-      else logger.info('all usage sent');
-      return summary.unsettledRecords;
+      logStopSummary(logger, summary);
+      return summary;
     },
   };
+}
+
+/** Every shutdown says what AWS has not recorded, per dimension; "all usage sent" only when that is true. */
+function logStopSummary(logger: Logger, s: ForwarderSummary): void {
+  const units = Object.values(s.unsentUnits).reduce((a, b) => a + b, 0);
+  const fields = { unsentUnits: s.unsentUnits, unsettledRecords: s.unsettledRecords, unjournaledResults: s.unjournaledResults };
+  if (units > 0) {
+    logger.error(
+      fields,
+      `stopping with ${units} usage units not recorded by AWS; they stay in the journal for a sidecar restarted in this pod (a record holds at most 2147483647 units per dimension and hour, the rest waits for the next hour), and are lost if the pod ends`,
+    );
+  } else if (s.unjournaledResults > 0) {
+    logger.warn(
+      fields,
+      'all usage reached AWS, but some results could not be journaled; a sidecar restarted in this pod resends those records with their ClientToken, which AWS answers idempotently',
+    );
+  } else {
+    logger.info(fields, 'all usage sent');
+  }
 }
 
 /**

@@ -99,6 +99,29 @@ describe('usage metering on a volume that fails writes (ENOSPC)', () => {
     expect(after.ledger.pendingUnits()).toEqual(new Map([['gb_scanned', 1]]));
   });
 
+  it('after a restart before the result was journaled, resends the same record with its ClientToken; AWS answers idempotently: counted once', async () => {
+    const clock = manualClock(startOfTest());
+    const emu = await emulatorAt(clock);
+    const dir = tempDir();
+    const disk = new FaultyDisk();
+    const first = await usageAt(emu, clock, dir, { openJournalHandle: disk.open });
+    expect((await post(first.port, { dimension: 'requests', quantity: 9 })).status).toBe(202);
+    clock.advance(HOUR_MS);
+    disk.failAfter(1);
+    await first.runtime.forwarder.tick();
+    const summary = await first.stop();
+    expect(summary).toEqual({ unsentUnits: {}, unsettledRecords: 0, unjournaledResults: 1 });
+    expect(first.logs.lines.find((l) => l.msg.startsWith('all usage reached AWS, but some results could not be journaled'))?.level).toBe('warn');
+    expect(first.logs.lines.some((l) => l.msg === 'all usage sent')).toBe(false);
+
+    // The journal still holds the record unsettled: the restarted sidecar sends it again, the same record.
+    const second = await usageAt(emu, clock, dir);
+    expect(second.runtime.ledger.unsettled()).toEqual([]);
+    expect(meterCalls(emu).map((c) => c.outcome)).toEqual(['success', 'success']);
+    expect(emu.records()).toHaveLength(1);
+    expect(recorded(emu)).toEqual({ requests: 9 });
+  });
+
   it('never lets a failed write leave a torn line or NUL bytes for the next start', async () => {
     const clock = manualClock(startOfTest());
     const emu = await emulatorAt(clock);
