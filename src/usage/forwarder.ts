@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { unqualifiedErrorName } from '../outcomes.js';
 import { backoffDelayMs, type Backoff } from '../register.js';
+import { scrubSecrets } from '../scrub.js';
 import { HOUR_MS, hourOf, type JournalLine, type RecordResult, type UsageLedger, type UsageRecord } from './ledger.js';
 import type { UsageJournal } from './journal.js';
 import type { UsageMetrics } from './metrics.js';
@@ -56,7 +57,8 @@ export function judge(err: unknown, attemptTimedOut: boolean): Verdict {
   const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
   const name = unqualifiedErrorName(e.name ?? '');
-  const why = `${name || e.code || 'Error'}: ${e.message ?? String(err)}`;
+  // AWS's messages can quote the signed request, session token included.
+  const why = scrubSecrets(`${name || e.code || 'Error'}: ${e.message ?? String(err)}`);
   if (attemptTimedOut || name === 'TimeoutError') return { kind: 'retry', throttled: false, ambiguous: true, why };
   if (status === undefined) {
     if (name === 'CredentialsProviderError') return { kind: 'retry', throttled: false, ambiguous: false, why };

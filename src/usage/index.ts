@@ -15,6 +15,7 @@ import { dryRunDimensions } from './dry-run.js';
 import { journalLimitsFor, type JournalLimits } from './volume.js';
 import type { OutcomeCode } from '../outcomes.js';
 import { FileRefusedError } from '../regular-file.js';
+import { scrubSecrets } from '../scrub.js';
 
 /** Custom-dimension metering: the journal, the app's intake and the hourly forwarder, started together. */
 
@@ -140,7 +141,7 @@ export async function startMetering(
   if (dry === 'aborted') return 'aborted';
   if (!dry.ok) {
     const code = dry.transient ? 'DEADLINE_EXCEEDED' : dry.awsError === 'InvalidUsageDimensionException' ? 'USAGE_DIMENSION_INVALID' : 'METERING_DRY_RUN_FAILED';
-    return { kind: 'failed', code, awsError: dry.awsError, message: `MeterUsage dry run for dimension "${dry.dimension}": ${dry.awsError}: ${dry.detail}` };
+    return { kind: 'failed', code, awsError: dry.awsError, message: `MeterUsage dry run for dimension "${dry.dimension}": ${dry.awsError}: ${scrubSecrets(dry.detail)}` };
   }
   try {
     return { kind: 'started', runtime: await startUsage(o) };
