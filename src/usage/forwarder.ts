@@ -1,12 +1,11 @@
 import { MeterUsageCommand, type MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
-import { unqualifiedErrorName } from '../outcomes.js';
 import { backoffDelayMs, type Backoff } from '../register.js';
-import { scrubSecrets } from '../scrub.js';
 import { HOUR_MS, hourOf, type JournalLine, type RecordResult, type UsageLedger, type UsageRecord } from './ledger.js';
 import type { UsageJournal } from './journal.js';
 import type { UsageMetrics } from './metrics.js';
+import { judge, type Verdict } from './verdict.js';
 
 /**
  * Sends each closed hour's records with MeterUsage, minutes after the hour ends, and settles them:
@@ -42,34 +41,6 @@ export interface ForwarderOptions {
   readonly sendDelayMs: number;
   /** Tells the operator where it shows (a pod Event) when usage was carried forward or left unreconciled. */
   readonly onEvent?: (event: { reason: string; type: 'Warning'; message: string }) => void;
-}
-
-type Verdict =
-  | { kind: 'sent'; recordId: string }
-  | { kind: 'retry'; throttled: boolean; ambiguous: boolean; why: string }
-  | { kind: 'refused'; awsError: string; why: string; alwaysCarry: boolean }
-  | { kind: 'conflict'; awsError: string; why: string };
-
-/** Errors after which AWS has certainly not processed the request. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN']);
-
-export function judge(err: unknown, attemptTimedOut: boolean): Verdict {
-  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const status = e.$metadata?.httpStatusCode;
-  const name = unqualifiedErrorName(e.name ?? '');
-  // AWS's messages can quote the signed request, session token included.
-  const why = scrubSecrets(`${name || e.code || 'Error'}: ${e.message ?? String(err)}`);
-  if (attemptTimedOut || name === 'TimeoutError') return { kind: 'retry', throttled: false, ambiguous: true, why };
-  if (status === undefined) {
-    if (name === 'CredentialsProviderError') return { kind: 'retry', throttled: false, ambiguous: false, why };
-    return { kind: 'retry', throttled: false, ambiguous: !NOT_SENT_CODES.has(e.code ?? ''), why };
-  }
-  if (name === 'ThrottlingException') return { kind: 'retry', throttled: true, ambiguous: false, why };
-  if (status >= 500 || name === 'InternalServiceErrorException') return { kind: 'retry', throttled: false, ambiguous: true, why };
-  if (status >= 200 && status < 300) return { kind: 'retry', throttled: false, ambiguous: true, why: `unreadable answer: ${why}` };
-  if (name === 'IdempotencyConflictException') return { kind: 'conflict', awsError: name, why };
-  // Another record already holds this hour: certainly not this one (an identical resend would be answered idempotently).
-  return { kind: 'refused', awsError: name, why, alwaysCarry: name === 'DuplicateRequestException' };
 }
 
 /** What a shutdown leaves behind. */
