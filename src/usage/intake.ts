@@ -2,19 +2,21 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from 'pino';
 import { readBody } from '../shared/http.js';
 import type { JournalLine, Tags, UsageLedger } from './ledger.js';
-import type { UsageJournal } from './journal.js';
+import { JournalFullError, type UsageJournal } from './journal.js';
 import type { UsageMetrics } from './metrics.js';
+import { isIntakeId, isPlainObject, isQuantity, MAX_QUANTITY, tagProblems, unknownKeys } from './rules.js';
 
 /**
  * The app's usage intake: `POST /v1/usage` on a loopback listener of its own. A 202 means the report is
  * in the journal and fsynced: it will reach AWS exactly once even if the sidecar is killed right after.
+ * A 200 duplicate means a report with that `id` is durable already. A 503 means nothing was recorded:
+ * the journal is full (its bound, volume.ts) or could not be written.
  */
 
 export const USAGE_PATH = '/v1/usage';
 const MAX_BODY_BYTES = 16 * 1024;
-/** AWS's rules for allocation tags (they become `aws:marketplace:isv:<Key>` cost-allocation tags). */
-const TAG_CHARS = /^[a-zA-Z0-9+ \-=._:/@]+$/;
-export const MAX_QUANTITY = 2_147_483_647;
+/** What a 503 asks the app to wait before reporting again: the forwarder compacts every few seconds. */
+const RETRY_AFTER_SECONDS = 30;
 
 export interface UsageReport {
   readonly dimension: string;
@@ -25,41 +27,20 @@ export interface UsageReport {
 
 /** Validates a report; returns the problems, each naming the field and what is allowed. */
 export function validateReport(body: unknown, dimensions: readonly string[]): UsageReport | { problems: string[] } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { problems: ['the body must be a JSON object'] };
-  const b = body as Record<string, unknown>;
+  if (!isPlainObject(body)) return { problems: ['the body must be a JSON object'] };
+  const b = body;
   const problems: string[] = [];
-  for (const key of Object.keys(b)) {
-    if (!['dimension', 'quantity', 'tags', 'id'].includes(key)) problems.push(`"${key}" is not a field; fields: dimension, quantity, tags, id`);
-  }
+  for (const key of unknownKeys(b, ['dimension', 'quantity', 'tags', 'id'])) problems.push(`"${key}" is not a field; fields: dimension, quantity, tags, id`);
   if (typeof b.dimension !== 'string' || !dimensions.includes(b.dimension)) {
     problems.push(`dimension must be one of: ${dimensions.join(', ')}`);
   }
-  if (typeof b.quantity !== 'number' || !Number.isInteger(b.quantity) || b.quantity < 0 || b.quantity > MAX_QUANTITY) {
-    problems.push(`quantity must be an integer from 0 to ${MAX_QUANTITY}`);
-  }
-  let tags: Tags | undefined;
-  if (b.tags !== undefined) {
-    if (typeof b.tags !== 'object' || b.tags === null || Array.isArray(b.tags)) {
-      problems.push('tags must be an object of tag names to values');
-    } else {
-      const entries = Object.entries(b.tags as Record<string, unknown>);
-      if (entries.length < 1 || entries.length > 5) problems.push('tags must hold 1 to 5 tags');
-      for (const [key, value] of entries) {
-        if (key.length < 1 || key.length > 100 || !TAG_CHARS.test(key)) {
-          problems.push(`tag name "${key}" must be 1-100 characters of letters, digits, space and + - = . _ : / @`);
-        }
-        if (typeof value !== 'string' || value.length < 1 || value.length > 256 || !TAG_CHARS.test(value)) {
-          problems.push(`tag "${key}" must have a value of 1-256 characters of letters, digits, space and + - = . _ : / @`);
-        }
-      }
-      tags = b.tags as Tags;
-    }
-  }
-  if (b.id !== undefined && (typeof b.id !== 'string' || b.id.length < 1 || b.id.length > 128)) {
+  if (!isQuantity(b.quantity)) problems.push(`quantity must be an integer from 0 to ${MAX_QUANTITY}`);
+  if (b.tags !== undefined) problems.push(...tagProblems(b.tags));
+  if (b.id !== undefined && !isIntakeId(b.id)) {
     problems.push('id, when given, must be a string of 1-128 characters (an idempotency key: a report with a seen id is not counted again)');
   }
   if (problems.length > 0) return { problems };
-  return { dimension: b.dimension as string, quantity: b.quantity as number, tags, id: b.id as string | undefined };
+  return { dimension: b.dimension as string, quantity: b.quantity as number, tags: b.tags as Tags | undefined, id: b.id as string | undefined };
 }
 
 export interface IntakeDeps {
@@ -77,9 +58,57 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+export type IntakeOutcome = 'accepted' | 'duplicate' | { readonly refused: 'journal_full' | 'write_failed'; readonly code: string };
+
+/** Records a valid report in the journal; what the app is answered follows from the outcome. */
+export function createRecorder(deps: Pick<IntakeDeps, 'ledger' | 'journal' | 'now'>): (report: UsageReport) => Promise<IntakeOutcome> {
+  /**
+   * Ids being written right now, with whether their write became durable. A retry that races the
+   * original waits for it: durable, the retry is a duplicate; failed, nothing was recorded, so the
+   * retry is written itself. It is never called a duplicate of something unrecorded.
+   */
+  const inFlight = new Map<string, Promise<boolean>>();
+
+  return async (report: UsageReport): Promise<IntakeOutcome> => {
+    const { id } = report;
+    if (id !== undefined) {
+      for (;;) {
+        if (deps.ledger.hasIntakeId(id)) return 'duplicate';
+        const earlier = inFlight.get(id);
+        if (earlier === undefined) break;
+        if (await earlier) return 'duplicate';
+        if (inFlight.get(id) === earlier) inFlight.delete(id);
+      }
+    }
+    const line: JournalLine = {
+      k: 'u',
+      at: deps.now(),
+      d: report.dimension,
+      q: report.quantity,
+      ...(report.tags === undefined ? {} : { t: report.tags }),
+      ...(id === undefined ? {} : { id }),
+    };
+    // Nothing awaits between the check above and this: the next post with this id finds it in flight.
+    const write = deps.journal.append([line], 'intake');
+    if (id !== undefined) {
+      const durable = write.then(() => true, () => false);
+      inFlight.set(id, durable);
+      void durable.then(() => {
+        if (inFlight.get(id) === durable) inFlight.delete(id);
+      });
+    }
+    try {
+      await write;
+      return 'accepted';
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      return { refused: err instanceof JournalFullError ? 'journal_full' : 'write_failed', code };
+    }
+  };
+}
+
 export function createIntakeServer(deps: IntakeDeps): Server {
-  // Ids being written right now: a retry that races the original must not be counted twice.
-  const inFlight = new Set<string>();
+  const record = createRecorder(deps);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== USAGE_PATH) return reply(res, 404, { error: `not found; POST usage to ${USAGE_PATH}` });
@@ -102,25 +131,18 @@ export function createIntakeServer(deps: IntakeDeps): Server {
     }
     const report = validateReport(body, deps.dimensions);
     if ('problems' in report) return reply(res, 400, { error: report.problems.join('; '), problems: report.problems });
-    if (report.id !== undefined && (deps.ledger.hasIntakeId(report.id) || inFlight.has(report.id))) {
-      return reply(res, 200, { accepted: true, duplicate: true });
-    }
-    const line: JournalLine = {
-      k: 'u',
-      at: deps.now(),
-      d: report.dimension,
-      q: report.quantity,
-      ...(report.tags === undefined ? {} : { t: report.tags }),
-      ...(report.id === undefined ? {} : { id: report.id }),
-    };
-    if (report.id !== undefined) inFlight.add(report.id);
-    try {
-      await deps.journal.append([line]);
-    } catch (err) {
-      deps.logger.error({ err, dimension: report.dimension }, 'usage journal write failed; the report was refused');
-      return reply(res, 503, { error: 'the usage journal could not be written; nothing was recorded, retry the report' });
-    } finally {
-      if (report.id !== undefined) inFlight.delete(report.id);
+    const outcome = await record(report);
+    if (outcome === 'duplicate') return reply(res, 200, { accepted: true, duplicate: true });
+    if (outcome !== 'accepted') {
+      // The journal logs when refusing starts and stops; one line per refused report would flood the log.
+      deps.metrics.refused.inc({ reason: outcome.refused });
+      deps.logger.debug({ dimension: report.dimension, reason: outcome.refused, code: outcome.code }, 'usage report refused');
+      res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+      const why =
+        outcome.refused === 'journal_full'
+          ? 'the usage journal is full until records already taken are sent and compacted'
+          : `the usage journal could not be written (${outcome.code})`;
+      return reply(res, 503, { error: `${why}; nothing was recorded, report again later`, reason: outcome.refused });
     }
     deps.metrics.accepted.inc({ dimension: report.dimension }, report.quantity);
     return reply(res, 202, { accepted: true });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MAX_QUANTITY } from './rules.js';
 
 /**
  * The usage ledger: what the app reported, which hourly records were made from it, and what became of
@@ -18,7 +19,7 @@ export type Tags = Readonly<Record<string, string>>;
 
 export const HOUR_MS = 3_600_000;
 /** MeterUsage's limits: UsageQuantity is an int32, at most 2500 allocations per record. */
-export const MAX_RECORD_QUANTITY = 2_147_483_647;
+export const MAX_RECORD_QUANTITY = MAX_QUANTITY;
 export const MAX_ALLOCATIONS = 2500;
 
 export function hourOf(ms: number): number {
@@ -32,7 +33,7 @@ export function tagsKey(tags: Tags | undefined): string {
   return keys.length === 0 ? '' : JSON.stringify(keys.map((k) => [k, tags[k]]));
 }
 
-function tagsFromKey(key: string): Tags | undefined {
+export function tagsFromKey(key: string): Tags | undefined {
   if (key === '') return undefined;
   return Object.fromEntries(JSON.parse(key) as [string, string][]);
 }
@@ -41,8 +42,12 @@ function tagsFromKey(key: string): Tags | undefined {
 export type JournalLine =
   /** Usage accepted from the app at `at` (ms), with the app's optional idempotency key. */
   | { k: 'u'; at: number; d: string; q: number; t?: Tags; id?: string }
-  /** A record made for hour `h`: its ClientToken, and the pending usage it took (hour, tags key, quantity). */
-  | { k: 's'; tok: string; h: number; d: string; from: [number, string, number][] }
+  /**
+   * A record made for hour `h`: its ClientToken, and the pending usage it took (hour, tags key,
+   * quantity). With `own` (written by compaction) it holds that usage itself rather than taking it
+   * from pending lines before it, so an unsettled record costs one line, not its reports and a line.
+   */
+  | { k: 's'; tok: string; h: number; d: string; from: [number, string, number][]; own?: true }
   /** An attempt of that record whose outcome is unknown (timeout, 5xx, reset after sending). */
   | { k: 'x'; tok: string }
   /** What became of the record. */
@@ -79,17 +84,65 @@ export class UsageLedger {
   readonly #records = new Map<string, UsageRecord>();
   /** `${hour}|${dimension}` of every record ever made, so an hour is never recorded twice. */
   readonly #recorded = new Set<string>();
+  /** Recent idempotency keys, oldest first (a Set keeps insertion order). */
   readonly #intakeIds = new Set<string>();
+  #intakeIdBytes = 0;
+  readonly #maxIntakeIds: number;
+  readonly #maxIntakeIdBytes: number;
 
-  /** Applies one journal line; the journal calls this on replay and after each durable append. */
+  constructor(options: { readonly maxIntakeIds?: number; readonly maxIntakeIdBytes?: number } = {}) {
+    this.#maxIntakeIds = options.maxIntakeIds ?? MAX_KEPT_INTAKE_IDS;
+    this.#maxIntakeIdBytes = options.maxIntakeIdBytes ?? Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Why `line` cannot follow what this ledger holds, or undefined when it can: a record that takes more
+   * than is pending (a backlog can never go negative), a second record for an hour, a result for a
+   * record that does not exist or is settled already. Lines are checked for shape before (journal-lines.ts).
+   */
+  conflict(line: JournalLine): string | undefined {
+    switch (line.k) {
+      case 'u':
+        // Only a write reported failed (its truncation failed too) and then retried by the app gets here.
+        if (line.id !== undefined && this.#intakeIds.has(line.id)) return `a report with id "${line.id}" is counted already`;
+        return undefined;
+      case 's': {
+        if (this.#records.has(line.tok)) return `record ${line.tok} exists already`;
+        if (this.#recorded.has(`${line.h}|${line.d}`)) return `hour ${new Date(line.h).toISOString()} of ${line.d} has its record already`;
+        if (line.own === true) return undefined;
+        const seen = new Set<string>();
+        for (const [h, key, q] of line.from) {
+          const id = `${h}|${key}`;
+          if (seen.has(id)) return 'the record takes from the same pending usage twice';
+          seen.add(id);
+          const pending = this.#pending.get(h)?.get(line.d)?.get(key) ?? 0;
+          if (pending < q) return `the record takes ${q} units of ${line.d} from ${new Date(h).toISOString()}, where ${pending} are pending`;
+        }
+        return undefined;
+      }
+      case 'x':
+      case 'r': {
+        const r = this.#records.get(line.tok);
+        if (r === undefined) return `no record ${line.tok}`;
+        if (r.result !== undefined) return `record ${line.tok} is settled already (${r.result})`;
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** Applies one journal line; the journal calls this on replay and after each durable append. Throws on a conflict, changing nothing. */
   apply(line: JournalLine): void {
+    const conflict = this.conflict(line);
+    if (conflict !== undefined) throw new LedgerConflictError(conflict);
     switch (line.k) {
       case 'u':
         this.#add(hourOf(line.at), line.d, tagsKey(line.t), line.q);
-        if (line.id !== undefined) this.#intakeIds.add(line.id);
+        if (line.id !== undefined) this.#rememberIntakeId(line.id);
         return;
       case 's': {
-        for (const [h, key, q] of line.from) this.#add(h, line.d, key, -q);
+        if (line.own !== true) for (const [h, key, q] of line.from) this.#add(h, line.d, key, -q);
         const byTags = new Map<string, number>();
         for (const [, key, q] of line.from) byTags.set(key, (byTags.get(key) ?? 0) + q);
         const allocations = [...byTags].map(([key, quantity]) => ({ tags: tagsFromKey(key), quantity }));
@@ -98,26 +151,35 @@ export class UsageLedger {
         this.#recorded.add(`${line.h}|${line.d}`);
         return;
       }
-      case 'x': {
-        const r = this.#records.get(line.tok);
-        if (r !== undefined) r.ambiguous = true;
+      case 'x':
+        (this.#records.get(line.tok) as UsageRecord).ambiguous = true;
         return;
-      }
       case 'm':
         this.#recorded.add(`${line.h}|${line.d}`);
         return;
       case 'i':
-        for (const id of line.ids) this.#intakeIds.add(id);
+        for (const id of line.ids) this.#rememberIntakeId(id);
         return;
       case 'r': {
-        const r = this.#records.get(line.tok);
-        if (r === undefined || r.result !== undefined) return;
+        const r = this.#records.get(line.tok) as UsageRecord;
         r.result = line.st;
         if (line.rid !== undefined) r.recordId = line.rid;
         // Carried usage is pending again, at the refused record's hour: the next hour's record takes it.
         if (line.st === 'carried') for (const [, key, q] of r.from) this.#add(r.hour, r.dimension, key, q);
         return;
       }
+    }
+  }
+
+  /** Remembers an idempotency key; the oldest are forgotten beyond the count and byte bounds. */
+  #rememberIntakeId(id: string): void {
+    if (this.#intakeIds.has(id)) return;
+    this.#intakeIds.add(id);
+    this.#intakeIdBytes += idBytes(id);
+    for (const oldest of this.#intakeIds) {
+      if (this.#intakeIds.size <= this.#maxIntakeIds && this.#intakeIdBytes <= this.#maxIntakeIdBytes) break;
+      this.#intakeIds.delete(oldest);
+      this.#intakeIdBytes -= idBytes(oldest);
     }
   }
 
@@ -198,12 +260,7 @@ export class UsageLedger {
     for (const r of this.#records.values()) {
       if (r.result !== undefined) continue;
       unsettled.add(`${r.hour}|${r.dimension}`);
-      // The 's' line takes from pending what it took the first time, so that usage goes back first.
-      for (const [h, key, q] of r.from) {
-        const t = tagsFromKey(key);
-        lines.push({ k: 'u', at: h, d: r.dimension, q, ...(t === undefined ? {} : { t }) });
-      }
-      lines.push({ k: 's', tok: r.token, h: r.hour, d: r.dimension, from: [...r.from] });
+      lines.push({ k: 's', tok: r.token, h: r.hour, d: r.dimension, from: [...r.from], own: true });
       if (r.ambiguous) lines.push({ k: 'x', tok: r.token });
     }
     for (const mark of this.#recorded) {
@@ -214,10 +271,27 @@ export class UsageLedger {
     if (ids.length > 0) lines.push({ k: 'i', ids });
     return lines;
   }
+
+  /** The compacted journal of this ledger with `extra` applied, leaving this ledger as it is. */
+  compactedWith(extra: readonly JournalLine[], keepMarksSince: number): JournalLine[] {
+    const scratch = new UsageLedger({ maxIntakeIds: this.#maxIntakeIds, maxIntakeIdBytes: this.#maxIntakeIdBytes });
+    for (const line of this.compacted(keepMarksSince)) scratch.apply(line);
+    for (const line of extra) scratch.apply(line);
+    return scratch.compacted(keepMarksSince);
+  }
 }
 
-/** How many of the app's idempotency keys survive a compaction: retries come within seconds. */
+/** How many of the app's idempotency keys are remembered (also across compactions): retries come within seconds. */
 export const MAX_KEPT_INTAKE_IDS = 10_000;
+/** Bytes of a journal line as written: JSON and a newline. */
+export function lineBytes(line: JournalLine): number {
+  return Buffer.byteLength(JSON.stringify(line)) + 1;
+}
+
+/** Bytes an id adds to the compacted `i` line: the JSON string and a comma. */
+function idBytes(id: string): number {
+  return Buffer.byteLength(JSON.stringify(id)) + 1;
+}
 
 /** Takes contributions (oldest first) up to MeterUsage's quantity and allocation limits; the rest waits. */
 function capRecord(contributions: [number, string, number][]): [number, string, number][] {
@@ -235,4 +309,9 @@ function capRecord(contributions: [number, string, number][]): [number, string, 
     total += take;
   }
   return taken;
+}
+
+/** A line that contradicts the ledger (see `conflict`). */
+export class LedgerConflictError extends Error {
+  override readonly name = 'LedgerConflictError';
 }

@@ -11,8 +11,16 @@ export interface UsageMetrics {
   readonly pending: Gauge<'dimension'>;
   readonly lastSent: Gauge;
   readonly attempts: Counter<'outcome'>;
-  refreshPending(ledger: UsageLedger): void;
+  readonly refused: Counter<'reason'>;
+  readonly journalBytes: Gauge;
+  /**
+   * Sets the pending gauge: units in no record yet or in records not settled, less the records in
+   * `decided` (AWS has answered sent or unreconciled; only the journal has not taken the result yet).
+   */
+  refreshPending(ledger: UsageLedger, decided?: ReadonlySet<string>): void;
 }
+
+export const REFUSAL_REASONS = ['journal_full', 'write_failed'] as const;
 
 export function createUsageMetrics(registry: Registry, dimensions: readonly string[]): UsageMetrics {
   const p = METRIC_PREFIX;
@@ -38,15 +46,24 @@ export function createUsageMetrics(registry: Registry, dimensions: readonly stri
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const refused = new Counter({
+    name: `${p}usage_refused_reports_total`,
+    help: 'Reports answered 503, nothing recorded: the journal was full (journal_full) or could not be written (write_failed).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const journalBytes = new Gauge({ name: `${p}usage_journal_bytes`, help: 'Size of the usage journal on the shared volume.', registers: [registry] });
   for (const d of dimensions) {
     for (const c of [accepted, sent, carried, unreconciled]) c.inc({ dimension: d }, 0);
     pending.set({ dimension: d }, 0);
   }
+  for (const reason of REFUSAL_REASONS) refused.inc({ reason }, 0);
   lastSent.set(0);
-  const refreshPending = (ledger: UsageLedger) => {
+  journalBytes.set(0);
+  const refreshPending = (ledger: UsageLedger, decided: ReadonlySet<string> = new Set()) => {
     const units = ledger.pendingUnits();
-    for (const r of ledger.unsettled()) units.set(r.dimension, (units.get(r.dimension) ?? 0) + r.quantity);
+    for (const r of ledger.unsettled()) if (!decided.has(r.token)) units.set(r.dimension, (units.get(r.dimension) ?? 0) + r.quantity);
     for (const d of dimensions) pending.set({ dimension: d }, units.get(d) ?? 0);
   };
-  return { accepted, sent, carried, unreconciled, pending, lastSent, attempts, refreshPending };
+  return { accepted, sent, carried, unreconciled, pending, lastSent, attempts, refused, journalBytes, refreshPending };
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../src/config/settings.js';
+import { DEFAULT_JOURNAL_MAX_BYTES, ENTITLEMENT_ROOM_BYTES, journalMaxBytesFor, MIB } from '../../src/usage/volume.js';
 import { REPO_ROOT } from './exec.js';
 import { chartWorkspace, CHARTS_DIR, type ChartWorkspace } from './helm.js';
 import { validateObject, validateServiceMonitor, type K8sObject } from './k8s-validate.js';
@@ -105,6 +106,13 @@ describe('helm template of every ci/*-values.yaml', () => {
     const plain = deploymentOf(await render('native-values.yaml')).pod;
     expect(envOf(sidecarOf(plain)).has('MARKETPLACE_USAGE_DIMENSIONS')).toBe(false);
     expect(envOf(plain.containers.find((c) => c.name === 'app') as Container).has('ENTITLEMENT_USAGE_URL')).toBe(false);
+  });
+
+  it('renders usage metering on node disk with the default sizeLimit, and on a smaller memory-backed volume (the journal shrinks with a tmpfs)', async () => {
+    const onDisk = deploymentOf(await render('usage-values.yaml', ['--set', 'entitlement-sidecar.entitlementVolume.medium='])).pod;
+    expect(onDisk.volumes.find((v) => v.name === 'marketplace-entitlement')?.emptyDir).toEqual({ sizeLimit: '10Mi' });
+    const small = deploymentOf(await render('usage-values.yaml', ['--set', 'entitlement-sidecar.entitlementVolume.sizeLimit=2Mi'])).pod;
+    expect(small.volumes.find((v) => v.name === 'marketplace-entitlement')?.emptyDir).toEqual({ medium: 'Memory', sizeLimit: '2Mi' });
   });
 
   it.each(CI_FILES)('renders objects that pass the Kubernetes schemas with no unknown fields: %s', async (file) => {
@@ -210,12 +218,25 @@ describe('the sidecar in the rendered pod (ci/native-values.yaml: the defaults)'
     const file = envValue(side, 'ENTITLEMENT_FILE') as string;
     const dir = file.slice(0, file.lastIndexOf('/'));
     const vol = pod.volumes.find((v) => v.name === 'marketplace-entitlement');
-    expect(vol?.emptyDir).toEqual({ medium: 'Memory', sizeLimit: '16Mi' });
+    expect(vol?.emptyDir).toEqual({ medium: 'Memory', sizeLimit: '10Mi' });
     expect(side.volumeMounts).toContainEqual({ name: 'marketplace-entitlement', mountPath: dir });
     const app = pod.containers.find((c) => c.name === 'app') as Container;
     expect(app.volumeMounts).toEqual([{ name: 'marketplace-entitlement', mountPath: dir, readOnly: true }]);
     expect(envValue(app, 'ENTITLEMENT_FILE')).toBe(file);
     expect(envValue(app, 'ENTITLEMENT_HEALTH_URL')).toBe(`http://127.0.0.1:${listenPort(side)}/healthz`);
+  });
+
+  it("sizes the volume for the usage journal's bound and its compacted copy plus the entitlement files, with a margin, as the README says", () => {
+    const sizeLimit = String(pod.volumes.find((v) => v.name === 'marketplace-entitlement')?.emptyDir?.sizeLimit);
+    const [, n, unit] = /^(\d+)(Mi)$/.exec(sizeLimit) ?? [];
+    const bytes = Number(n) * (unit === 'Mi' ? MIB : 1);
+    const needed = 2 * DEFAULT_JOURNAL_MAX_BYTES + ENTITLEMENT_ROOM_BYTES;
+    expect(bytes).toBeGreaterThanOrEqual(needed * 1.2);
+    // A tmpfs of that size leaves the journal its full bound.
+    expect(journalMaxBytesFor(bytes)).toBe(DEFAULT_JOURNAL_MAX_BYTES);
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain(`an \`emptyDir\` (\`medium: Memory\`, \`sizeLimit: ${sizeLimit}\`)`);
+    expect(readme).toContain(`\`entitlementVolume.sizeLimit\` is ${sizeLimit}`);
   });
 
   it('mounts the public key from the ConfigMap the chart makes, at MARKETPLACE_PUBLIC_KEY_FILE', () => {
@@ -339,6 +360,7 @@ describe('impossible combinations fail with a clear message', () => {
     { name: 'a ServiceMonitor without metrics', set: ['entitlement-sidecar.metrics.enabled=false', 'entitlement-sidecar.metrics.serviceMonitor.enabled=true'], message: /serviceMonitor\.enabled needs metrics\.enabled/ },
     { name: 'a startup probe shorter than the retry window', set: ['entitlement-sidecar.startupProbe.failureThreshold=12'], message: /startupProbe allows 60s .* registerDeadline is 1800s/ },
     { name: 'a retry window over 24 h', set: ['entitlement-sidecar.registerDeadline=25h'], message: /registerDeadline must be from 1s to 24h/ },
+    { name: 'usage metering on a node-disk volume smaller than the journal needs', set: ['entitlement-sidecar.usage.dimensions={gb}', 'entitlement-sidecar.entitlementVolume.medium=', 'entitlement-sidecar.entitlementVolume.sizeLimit=4Mi'], message: /entitlementVolume\.sizeLimit 4Mi is too small for usage metering on node disk .*set at least 9Mi, or medium: Memory/ },
     { name: 'a usage port equal to the probe port', set: ['entitlement-sidecar.usage.dimensions={gb}', 'entitlement-sidecar.usage.port=9797'], message: /usage\.port must differ from port \(9797\)/ },
     { name: 'extraEnv overriding a chart-set variable', set: ['entitlement-sidecar.extraEnv[0].name=MARKETPLACE_PRODUCT_CODE', 'entitlement-sidecar.extraEnv[0].value=free'], message: /extraEnv must not set MARKETPLACE_PRODUCT_CODE/ },
   ];

@@ -1,12 +1,17 @@
 import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator } from '../../src/emulator/index.js';
-import { judge, UsageForwarder } from '../../src/usage/forwarder.js';
+import { UsageForwarder } from '../../src/usage/forwarder.js';
+import { judge } from '../../src/usage/verdict.js';
+import { startMetering } from '../../src/usage/index.js';
 import { UsageJournal } from '../../src/usage/journal.js';
 import { HOUR_MS, hourOf, UsageLedger } from '../../src/usage/ledger.js';
 import { createUsageMetrics } from '../../src/usage/metrics.js';
+import { DEFAULT_JOURNAL_MAX_BYTES, journalLimits } from '../../src/usage/volume.js';
+import { faultServer } from '../helpers/fault-server.js';
 import { captureLogs } from '../helpers/logs.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -24,7 +29,7 @@ describe('UsageForwarder', () => {
     closers.push(() => emu.close());
     const client = new MarketplaceMeteringClient({ endpoint: emu.url, region: 'us-east-1', maxAttempts: 1, credentials: CRED });
     const ledger = new UsageLedger();
-    const journal = await UsageJournal.open(join(tempDir(), 'usage-journal.ndjson'), ledger, captureLogs().logger);
+    const journal = await UsageJournal.open({ path: join(tempDir(), 'usage-journal.ndjson'), ledger, logger: captureLogs().logger, dimensions: ['gb', 'req'], limits: journalLimits(DEFAULT_JOURNAL_MAX_BYTES) });
     closers.push(() => journal.close());
     const old = hourOf(now) - 9 * HOUR_MS;
     await journal.append([
@@ -51,6 +56,46 @@ describe('UsageForwarder', () => {
     // The carried units go into the due hour's record, made and sent on the next pass.
     await forwarder.tick();
     expect(await registry.metrics()).toContain('marketplace_entitlement_usage_sent_units_total{dimension="gb"} 5');
+  });
+});
+
+describe("AWS's error messages", () => {
+  it('are scrubbed of credentials before they reach the log and the journal', async () => {
+    const secret = 'IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDexampleSessionTokenValue';
+    const aws = await faultServer([], { kind: 'error', status: 400, type: 'InvalidSignatureException', message: `The Canonical String for this request should have been 'POST / x-amz-security-token:${secret}'` });
+    const client = new MarketplaceMeteringClient({ endpoint: aws.url, region: 'us-east-1', maxAttempts: 1, credentials: CRED });
+    const path = join(tempDir(), 'usage-journal.ndjson');
+    const ledger = new UsageLedger();
+    const journal = await UsageJournal.open({ path, ledger, logger: captureLogs().logger, dimensions: ['gb'], limits: journalLimits(DEFAULT_JOURNAL_MAX_BYTES) });
+    closers.push(() => journal.close());
+    const h = hourOf(Date.now()) - HOUR_MS;
+    await journal.append([{ k: 'u', at: h, d: 'gb', q: 5 }, { k: 's', tok: 'tok-1', h, d: 'gb', from: [[h, '', 5]] }]);
+    const logs = captureLogs();
+    const events: string[] = [];
+    const forwarder = new UsageForwarder({
+      ledger, journal, client, productCode: 'prod-x', logger: logs.logger, metrics: createUsageMetrics(new Registry(), ['gb']),
+      now: () => h + HOUR_MS + 5 * 60_000, backoff: { throttled: QUICK, transient: QUICK }, attemptTimeoutMs: 5000, sendDelayMs: 120_000,
+      onEvent: (e) => events.push(e.message),
+    });
+    await forwarder.tick();
+    await journal.settled();
+    expect(logs.lines.find((l) => l.msg.startsWith('usage carried forward'))?.why).toMatch(/^InvalidSignatureException: The Canonical String for this request should have been \[redacted\]/);
+    expect(logs.text() + readFileSync(path, 'utf8') + events.join('\n')).not.toContain(secret);
+  });
+
+  it('are scrubbed in the outcome of a refused dry run (it reaches /healthz and pod Events)', async () => {
+    const secret = 'IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDexampleSessionTokenValue';
+    const aws = await faultServer([], { kind: 'error', status: 400, type: 'AccessDeniedException', message: `denied; x-amz-security-token: ${secret}` });
+    const client = new MarketplaceMeteringClient({ endpoint: aws.url, region: 'us-east-1', maxAttempts: 1, credentials: CRED });
+    const result = await startMetering({
+      config: { dimensions: ['gb'], listen: { host: '127.0.0.1', port: 0 }, journalFile: join(tempDir(), 'usage-journal.ndjson') },
+      client, productCode: 'prod-x', logger: captureLogs().logger, registry: new Registry(), now: Date.now,
+      backoff: { throttled: QUICK, transient: QUICK }, attemptTimeoutMs: 5000, signal: new AbortController().signal, remainingMs: 5000,
+    });
+    expect(result).toMatchObject({ kind: 'failed', code: 'METERING_DRY_RUN_FAILED' });
+    const message = (result as { message: string }).message;
+    expect(message).toContain('x-amz-security-token: [redacted]');
+    expect(message).not.toContain(secret);
   });
 });
 

@@ -1,123 +1,13 @@
-import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator, type Scenario } from '../../src/emulator/index.js';
+import { describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { HOUR_MS, hourOf, type JournalLine } from '../../src/usage/ledger.js';
-import type { UsageRuntime } from '../../src/usage/index.js';
 import { sidecarAwsEnv } from '../helpers/emulator.js';
-import { startTestSidecar } from '../helpers/sidecar.js';
 import { startCli, type CliProcess } from '../helpers/process.js';
 import { tempDir } from '../helpers/tmp.js';
-
-const PRODUCT = 'prod-usage0000000000000000';
-const DIMENSIONS = ['gb_scanned', 'requests'];
-const QUICK = { baseDelayMs: 100, maxDelayMs: 1000, jitter: 'full' } as const;
-const CRED = DEFAULT_EMULATOR_CREDENTIALS[0] as (typeof DEFAULT_EMULATOR_CREDENTIALS)[number];
-
-/**
- * One clock for the emulator, the sidecar's usage code and the SDK's request signing, moved by hand:
- * hour boundaries are crossed without waiting.
- */
-function manualClock(start: number) {
-  let t = start;
-  const clients: MarketplaceMeteringClient[] = [];
-  const sync = (c: MarketplaceMeteringClient) => ((c.config as unknown as { systemClockOffset: number }).systemClockOffset = t - Date.now());
-  return {
-    now: () => t,
-    advance(ms: number) {
-      t += ms;
-      clients.forEach(sync);
-    },
-    client(url: string) {
-      const c = new MarketplaceMeteringClient({ endpoint: url, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: CRED.accessKeyId, secretAccessKey: CRED.secretAccessKey, sessionToken: 'pod-1' } });
-      sync(c);
-      clients.push(c);
-      return c;
-    },
-  };
-}
-
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function emulatorAt(clock: ReturnType<typeof manualClock>, scenario: Partial<Scenario> = {}, dimensions = DIMENSIONS): Promise<Emulator> {
-  const emu = await startEmulator({ region: 'us-east-1', keyBits: 2048, dimensions, productCodes: [PRODUCT], now: () => new Date(clock.now()), scenario: { rateLimit: null, ...scenario } });
-  cleanups.push(() => emu.close());
-  return emu;
-}
-
-/** The sidecar's own settings for metering usage against `emu`, with its files in `dir`. */
-function usageSettings(emu: Emulator, dir: string): Record<string, string> {
-  return {
-    MARKETPLACE_PRODUCT_CODE: PRODUCT,
-    MARKETPLACE_PUBLIC_KEY: emu.publicKeyPem,
-    ENTITLEMENT_FILE: join(dir, 'entitlement.json'),
-    ENTITLEMENT_LISTEN: '127.0.0.1:0',
-    MARKETPLACE_USAGE_DIMENSIONS: DIMENSIONS.join(','),
-    ENTITLEMENT_USAGE_LISTEN: '127.0.0.1:0',
-  };
-}
-
-/** The sidecar in-process, metering usage, on `dir`; resolves once the usage intake listens. */
-async function sidecarAt(emu: Emulator, clock: ReturnType<typeof manualClock>, dir: string) {
-  const t = await startTestSidecar(emu, {
-    dir,
-    settings: usageSettings(emu, dir),
-    client: () => clock.client(emu.url),
-    now: clock.now,
-    tuning: { retry: { throttled: QUICK, transient: QUICK, attemptTimeoutMs: 10_000 } },
-  });
-  const stop = async () => void (await t.stop());
-  cleanups.push(stop);
-  return { snapshot: t.snapshot, usage: t.sidecar.usage() as UsageRuntime, logs: t.logs, stop };
-}
-
-async function report(port: number, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`http://127.0.0.1:${port}/v1/usage`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-/** Random reports; returns the units reported per dimension. */
-async function reportRandomly(port: number, seed: number, count: number): Promise<Record<string, number>> {
-  let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const totals: Record<string, number> = {};
-  for (let i = 0; i < count; i++) {
-    const dimension = DIMENSIONS[Math.floor(rnd() * DIMENSIONS.length)] as string;
-    const quantity = Math.floor(rnd() * 500);
-    const tags = rnd() < 0.5 ? { team: rnd() < 0.5 ? 'analytics' : 'web' } : undefined;
-    const r = await report(port, { dimension, quantity, ...(tags ? { tags } : {}) });
-    expect(r.status).toBe(202);
-    totals[dimension] = (totals[dimension] ?? 0) + quantity;
-  }
-  return totals;
-}
-
-/** Units AWS (the emulator) holds per dimension. */
-function recorded(emu: Emulator): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const r of emu.records().filter((x) => x.operation === 'MeterUsage')) out[r.dimension] = (out[r.dimension] ?? 0) + r.quantity;
-  return out;
-}
-
-/** Ticks the forwarder, moving the clock past backoffs, until every record is settled (bounded). */
-async function settleAll(usage: UsageRuntime, clock: ReturnType<typeof manualClock>) {
-  for (let i = 0; i < 200; i++) {
-    await usage.forwarder.tick();
-    if (usage.ledger.unsettled().length === 0) return;
-    clock.advance(2000);
-  }
-  throw new Error('records still unsettled after 200 passes');
-}
-
-/**
- * Ten minutes into an hour that has already begun, so the clock never runs ahead of real time: the
- * sidecar checks a token's iat against the real clock.
- */
-const startOfTest = () => hourOf(Date.now() - 11 * 60_000) + 10 * 60_000;
+import { cleanups, DIMENSIONS, emulatorAt, manualClock, PRODUCT, recorded, report, reportRandomly, settleAll, sidecarAt, startOfTest, usageSettings } from './harness.js';
 
 describe('usage metering through the sidecar, against the emulator', () => {
   it('dry-runs each dimension at start, never sends an hour early, then sends each closed hour once, totals exact', async () => {
@@ -238,6 +128,57 @@ describe('usage metering through the sidecar, against the emulator', () => {
     // The clean record's units went into a current hour's record; the ambiguous one's were not resent.
     expect(recorded(emu)).toEqual({ requests: 5 });
     expect(logs.lines.some((l) => l.level === 'error' && l.msg.startsWith('usage unreconciled') && l.quantity === 9)).toBe(true);
+  });
+});
+
+describe('the journal a sidecar finds on the volume', () => {
+  it('skips lines that fail the intake rules and says how many; a backlog never becomes a string or negative', async () => {
+    const clock = manualClock(startOfTest());
+    const emu = await emulatorAt(clock);
+    const dir = tempDir();
+    const at = clock.now() - 60_000;
+    const lines = [
+      { k: 'u', at, d: 'requests', q: 5 },
+      { k: 'u', at, d: 'requests', q: '5' },
+      { k: 'u', at, d: 'requests', q: -1000 },
+      { k: 'u', at, d: 'gb_scanned', q: 2.5 },
+      { k: 'u', at, d: 'not-a-dimension', q: 7 },
+      { k: 'u', at, d: 'gb_scanned', q: 2 },
+    ];
+    writeFileSync(join(dir, 'usage-journal.ndjson'), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    const { usage, logs } = await sidecarAt(emu, clock, dir);
+    const state = (await (await fetch(`http://127.0.0.1:${usage.address.port}/v1/usage`)).json()) as { pendingUnits: Record<string, unknown> };
+    expect(state.pendingUnits).toEqual({ requests: 5, gb_scanned: 2 });
+    expect(logs.lines.find((l) => l.msg.startsWith('usage journal has invalid lines'))).toMatchObject({ level: 'error', invalid: 4 });
+    clock.advance(HOUR_MS);
+    await settleAll(usage, clock);
+    expect(recorded(emu)).toEqual({ requests: 5, gb_scanned: 2 });
+  });
+
+  it('refuses a journal path that is a symbolic link: USAGE_UNAVAILABLE, and the file it points to, outside the volume, is untouched', async () => {
+    const clock = manualClock(startOfTest());
+    const emu = await emulatorAt(clock);
+    const outside = join(tempDir(), 'not-yours.txt');
+    // No newline at its end: a journal opener that followed the link would cut this off as a torn line.
+    writeFileSync(outside, 'somebody else\'s file');
+    const dir = tempDir();
+    symlinkSync(outside, join(dir, 'usage-journal.ndjson'));
+    const { snapshot, usage } = await sidecarAt(emu, clock, dir);
+    expect(snapshot).toMatchObject({ status: 'failed', code: 'USAGE_UNAVAILABLE' });
+    expect(snapshot.message).toContain(`${join(dir, 'usage-journal.ndjson')} is a symbolic link; it is not followed`);
+    expect(usage).toBeUndefined();
+    expect(readFileSync(outside, 'utf8')).toBe("somebody else's file");
+    expect(existsSync(join(dir, 'entitlement.json'))).toBe(false);
+  });
+
+  it('refuses a FIFO at the journal path at once rather than hang reading it', async () => {
+    const clock = manualClock(startOfTest());
+    const emu = await emulatorAt(clock);
+    const dir = tempDir();
+    execFileSync('mkfifo', [join(dir, 'usage-journal.ndjson')]);
+    const { snapshot } = await sidecarAt(emu, clock, dir);
+    expect(snapshot).toMatchObject({ code: 'USAGE_UNAVAILABLE' });
+    expect(snapshot.message).toContain('is a FIFO, not a regular file');
   });
 });
 

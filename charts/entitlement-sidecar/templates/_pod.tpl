@@ -1,7 +1,24 @@
+{{/* Bytes of a Kubernetes quantity such as 10Mi, 9437184 or 16M; 0 when it is of another form (not checked). */}}
+{{- define "entitlement-sidecar.quantityBytes" -}}
+{{- $q := toString . -}}
+{{- $units := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 -}}
+{{- if regexMatch "^[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?$" $q -}}
+{{- mul (regexFind "^[0-9]+" $q | atoi) (get $units (regexReplaceAll "^[0-9]+" $q "")) -}}
+{{- else -}}0{{- end -}}
+{{- end -}}
+
 {{/* Items for the pod's volumes list: the shared entitlement emptyDir and, if any, the public key. */}}
 {{- define "entitlement-sidecar.volumes" -}}
 {{- include "entitlement-sidecar.validate" . -}}
 {{- $v := .values -}}
+{{- with $v.entitlementVolume.sizeLimit -}}
+{{- $bytes := include "entitlement-sidecar.quantityBytes" . | int64 -}}
+{{- /* On node disk the kubelet evicts a pod past sizeLimit instead of failing writes, and the usage journal
+  cannot see the limit: it needs 2 x 4 MiB (itself and its compacted copy) + 32 KiB (see the README). */ -}}
+{{- if and $v.usage.dimensions (ne $v.entitlementVolume.medium "Memory") (gt $bytes 0) (lt $bytes 9437184) -}}
+{{- fail (printf "entitlement-sidecar: entitlementVolume.sizeLimit %s is too small for usage metering on node disk (medium \"\"): the usage journal may take 8 MiB and the kubelet evicts a pod whose emptyDir passes sizeLimit; set at least 9Mi, or medium: Memory" (toString .)) -}}
+{{- end -}}
+{{- end -}}
 - name: {{ $v.entitlementVolume.name }}
   # Lives as long as the pod: the entitlement file, and a recorded denial that a restarted sidecar
   # must honour (AWS reports a denial only on the first RegisterUsage call of a pod).
