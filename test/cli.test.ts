@@ -168,6 +168,23 @@ describe('entitlement-sidecar run, when the listen address cannot be opened', ()
   });
 });
 
+describe('entitlement-sidecar run, when the usage intake cannot listen', () => {
+  it('exits 2 naming ENTITLEMENT_USAGE_LISTEN for a port in use, before calling AWS', async () => {
+    const emu = await emulator();
+    const dir = tempDir();
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    afterEach(() => new Promise<void>((r) => busy.close(() => r())));
+    const listen = `127.0.0.1:${(busy.address() as AddressInfo).port}`;
+    const r = await runCli(['run'], await sidecarEnv(emu, dir, { MARKETPLACE_USAGE_DIMENSIONS: 'gb', ENTITLEMENT_USAGE_LISTEN: listen }));
+    expect(r.code).toBe(2);
+    const fatal = r.lines.filter((l) => l.level === 'fatal');
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatchObject({ setting: 'ENTITLEMENT_USAGE_LISTEN', code: 'EADDRINUSE' });
+    expect(emu.state().totalCalls).toBe(0);
+  });
+});
+
 describe('entitlement-sidecar run, on a full volume', () => {
   it('keeps the entitlement file an earlier run in the pod wrote when the volume is full at a restart', async () => {
     const emu = await emulator();

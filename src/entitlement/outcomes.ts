@@ -167,7 +167,7 @@ export const OUTCOMES = {
     status: 'failed',
     retryable: false,
     sticky: false,
-    action: 'The usage journal or intake could not start: mount a writable volume at the directory of ENTITLEMENT_FILE and keep ENTITLEMENT_USAGE_LISTEN free.',
+    action: 'The usage journal could not be opened: mount a writable volume at the directory of ENTITLEMENT_FILE, and remove whatever is at usage-journal.ndjson there if it is not the journal (a link, a FIFO, a directory).',
   },
   DENIAL_RECORD_UNREADABLE: {
     status: 'failed',

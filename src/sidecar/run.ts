@@ -11,6 +11,7 @@ import { startKubernetesStatus } from '../k8s/index.js';
 import { closeServer, listen } from '../shared/http.js';
 import type { Now } from '../shared/time.js';
 import type { UsageRuntime } from '../usage/index.js';
+import { startingIntakeServer } from '../usage/intake.js';
 import { createMetrics } from './metrics.js';
 import { createProbeServer } from './probe-server.js';
 import { registerUsageSource } from './register-usage-source.js';
@@ -95,6 +96,17 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
 
   const server = createProbeServer({ state, registry: metrics.registry, logger: logger.child({ module: 'http' }) });
   const address = await listen(server, config.listen, { setting: 'ENTITLEMENT_LISTEN' });
+  // The usage intake is bound now too, before anything is asked of AWS: a listen address that cannot be
+  // used is a configuration error. It answers 503 until metering runs.
+  const intake = config.usage === undefined ? undefined : startingIntakeServer();
+  if (intake !== undefined && config.usage !== undefined) {
+    try {
+      await listen(intake, config.usage.listen, { setting: 'ENTITLEMENT_USAGE_LISTEN', loopbackOnly: true });
+    } catch (err) {
+      await closeServer(server);
+      throw err;
+    }
+  }
   marks.listening = performance.now();
   logStart(deps, `${address.address}:${address.port}`);
 
@@ -112,6 +124,7 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
     podEvent: kubernetes.event,
     marks,
     startedAt: now(),
+    intake,
   };
   let usage: UsageRuntime | undefined;
   const decision = decide(run).then((d) => {
@@ -125,6 +138,7 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
     } finally {
       // The pod's current hour of usage goes out before the probe server closes.
       if (usage !== undefined) await usage.stop(now() + USAGE_DRAIN_MS);
+      else if (intake !== undefined) await closeServer(intake);
       await closeServer(server);
       // Give the last Event and condition a moment to land, within the 2 s SIGTERM budget.
       await Promise.race([kubernetes.flush(), sleep(KUBERNETES_FLUSH_ON_STOP_MS, undefined, { ref: false })]);

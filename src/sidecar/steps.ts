@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { AwsClients } from '../aws/clients.js';
@@ -55,6 +56,8 @@ export interface Run {
   readonly marks: Partial<Record<Phase | 'started', number>>;
   /** When start-up began, by `now`: the register deadline counts from here. */
   readonly startedAt: number;
+  /** The usage intake's listener, bound at start when usage metering is configured. */
+  readonly intake: Server | undefined;
 }
 
 /** The result of start-up: entitled (with usage metering, when configured), or an outcome to settle. */
@@ -179,6 +182,7 @@ export async function startUsageMetering(run: Run, region: string): Promise<Step
     onEvent: run.podEvent,
     signal: run.signal,
     remainingMs: remainingMs(run),
+    ...(run.intake === undefined ? {} : { server: run.intake }),
   });
   if (started === 'aborted') return aborted;
   if (started.kind === 'failed') return outcome({ code: started.code, awsError: started.awsError, message: started.message });

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { UsageConfig } from '../config/settings.js';
 import { closeServer, listen } from '../shared/http.js';
 import { UsageForwarder, type ForwarderOptions, type ForwarderSummary } from './forwarder.js';
-import { createIntakeServer } from './intake.js';
+import { attachIntake, createIntakeServer } from './intake.js';
 import type { OpenJournalHandle } from './journal-file.js';
 import { UsageJournal } from './journal.js';
 import { MAX_KEPT_INTAKE_IDS, UsageLedger } from './ledger.js';
@@ -25,6 +26,8 @@ export type UsageOptions = Pick<ForwarderOptions, 'client' | 'productCode' | 'no
   readonly registry: Registry;
   /** How long after an hour closes its records are sent (default two minutes). */
   readonly sendDelayMs?: number;
+  /** The intake's listener, already bound (the sidecar binds it at start); default: bind one here. */
+  readonly server?: Server;
   /** Test hooks: the journal's bound (default: from the volume's size, volume.ts) and its file opener. */
   readonly journalLimits?: JournalLimits;
   readonly openJournalHandle?: OpenJournalHandle;
@@ -55,13 +58,22 @@ export async function startUsage(o: UsageOptions): Promise<UsageRuntime> {
   const metrics = createUsageMetrics(o.registry, o.config.dimensions);
   metrics.refreshPending(ledger);
   metrics.journalBytes.set(journal.size);
-  const intake = createIntakeServer({ dimensions: o.config.dimensions, ledger, journal, metrics, logger, now: o.now });
+  const intakeDeps = { dimensions: o.config.dimensions, ledger, journal, metrics, logger, now: o.now };
+  let intake: Server;
   let address: AddressInfo;
-  try {
-    address = await listen(intake, o.config.listen);
-  } catch (err) {
-    await journal.close();
-    throw err;
+  if (o.server !== undefined) {
+    // Bound at start (so a bad ENTITLEMENT_USAGE_LISTEN never got as far as AWS); it gets its handler now.
+    intake = o.server;
+    attachIntake(intake, intakeDeps);
+    address = intake.address() as AddressInfo;
+  } else {
+    intake = createIntakeServer(intakeDeps);
+    try {
+      address = await listen(intake, o.config.listen, { setting: 'ENTITLEMENT_USAGE_LISTEN', loopbackOnly: true });
+    } catch (err) {
+      await journal.close();
+      throw err;
+    }
   }
   const forwarder = new UsageForwarder({
     ledger,

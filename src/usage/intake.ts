@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { readBody } from '../shared/http.js';
+import { jsonAnswer, readBody, writeAnswer } from '../shared/http.js';
 import type { JournalLine, Tags, UsageLedger } from './ledger.js';
 import { JournalFullError, type UsageJournal } from './journal.js';
 import type { UsageMetrics } from './metrics.js';
@@ -53,9 +53,7 @@ export interface IntakeDeps {
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
+  writeAnswer(res, jsonAnswer(status, body));
 }
 
 export type IntakeOutcome = 'accepted' | 'duplicate' | { readonly refused: 'journal_full' | 'write_failed'; readonly code: string };
@@ -107,7 +105,7 @@ export function createRecorder(deps: Pick<IntakeDeps, 'ledger' | 'journal' | 'no
   };
 }
 
-export function createIntakeServer(deps: IntakeDeps): Server {
+function intakeHandler(deps: IntakeDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const record = createRecorder(deps);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -147,10 +145,31 @@ export function createIntakeServer(deps: IntakeDeps): Server {
     deps.metrics.accepted.inc({ dimension: report.dimension }, report.quantity);
     return reply(res, 202, { accepted: true });
   };
-  return createServer((req, res) => {
+  return (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => {
       deps.logger.error({ err }, 'usage intake failed');
       if (!res.headersSent) reply(res, 500, { error: 'internal error; nothing was recorded' });
     });
+  };
+}
+
+/** The intake on its own new server (tests, and a sidecar that did not bind it beforehand). */
+export function createIntakeServer(deps: IntakeDeps): Server {
+  return createServer(intakeHandler(deps));
+}
+
+/**
+ * A listener bound at start, before registration, so a bad ENTITLEMENT_USAGE_LISTEN is a configuration
+ * error and nothing is called: until metering runs it answers 503 ("starting"), then `attachIntake`
+ * gives it the real handler.
+ */
+export function startingIntakeServer(): Server {
+  return createServer((_req, res) => {
+    writeAnswer(res, jsonAnswer(503, { error: 'usage metering is starting; nothing was recorded, report again shortly', reason: 'starting' }, { 'retry-after': '1' }));
   });
+}
+
+export function attachIntake(server: Server, deps: IntakeDeps): void {
+  server.removeAllListeners('request');
+  server.on('request', intakeHandler(deps));
 }

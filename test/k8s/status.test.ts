@@ -168,7 +168,7 @@ describe('Kubernetes status through the real @kubernetes/client-node', () => {
     ['UNEXPECTED_ERROR', 'RegistrationFailed', 'Warning', 'False', ['contact the seller']],
     ['USAGE_DIMENSION_INVALID', 'Misconfigured', 'Warning', 'False', ['MARKETPLACE_USAGE_DIMENSIONS']],
     ['METERING_DRY_RUN_FAILED', 'Misconfigured', 'Warning', 'False', ['aws-marketplace:MeterUsage']],
-    ['USAGE_UNAVAILABLE', 'UsageUnavailable', 'Warning', 'False', ['ENTITLEMENT_USAGE_LISTEN']],
+    ['USAGE_UNAVAILABLE', 'UsageUnavailable', 'Warning', 'False', ['ENTITLEMENT_FILE', 'usage-journal.ndjson']],
     ['ENTITLEMENT_WRITE_FAILED', 'EntitlementWriteFailed', 'Warning', 'False', ['ENTITLEMENT_FILE']],
     ['DENIAL_RECORD_UNREADABLE', 'DenialRecordUnreadable', 'Warning', 'False', ['ENTITLEMENT_FILE', 'fresh volume']],
     ['TOKEN_INVALID', 'TokenRejected', 'Warning', 'False', ['MARKETPLACE_PUBLIC_KEY(_FILE)']],
