@@ -6,15 +6,19 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { denialPathFor } from '../src/sidecar/denial.js';
-import type { Scenario } from '../src/emulator/index.js';
+import type { Emulator, Scenario } from '../src/emulator/index.js';
 import type { Snapshot } from '../src/sidecar/state.js';
 import { verifyEntitlementFile } from '../src/entitlement/verify-file.js';
 import { emulator, meteringClient, REGION } from './helpers/emulator.js';
 import { faultServer } from './helpers/fault-server.js';
+import { pinnedClock } from './helpers/clock.js';
 import { startTestSidecar } from './helpers/sidecar.js';
 import { tempDir } from './helpers/tmp.js';
 
 const PRODUCT = 'prod-abc123';
+
+/** The one clock of these tests: the emulator's, the SDK's signing and the sidecar's, pinned to a quiet instant. */
+const clock = pinnedClock();
 
 /** Runs the sidecar in-process against a fresh emulator (the one harness, helpers/sidecar.ts) until it decides. */
 async function runAgainst(
@@ -22,17 +26,19 @@ async function runAgainst(
   opts: {
     dir?: string;
     env?: Record<string, string>;
-    client?: (emuUrl: string) => MarketplaceMeteringClient;
+    /** The Metering client; default the SDK client on the emulator, signing on the test clock. */
+    client?: (emu: Emulator) => MarketplaceMeteringClient;
     deadline?: string;
     /** Sees every status change, as the pod Event reporter does. */
     observer?: (s: Snapshot) => void;
   } = {},
 ) {
-  const emu = await emulator(scenario);
+  const emu = await emulator(scenario, { now: clock.date });
   const t = await startTestSidecar(emu, {
     ...(opts.dir === undefined ? {} : { dir: opts.dir }),
     ...(opts.env === undefined ? {} : { env: opts.env }),
-    ...(opts.client === undefined ? {} : { client: () => (opts.client as (u: string) => MarketplaceMeteringClient)(emu.url) }),
+    client: () => opts.client?.(emu) ?? meteringClient(emu, { now: clock.date }),
+    now: clock.now,
     settings: { MARKETPLACE_PRODUCT_CODE: PRODUCT, ENTITLEMENT_REGISTER_DEADLINE: opts.deadline ?? '30s' },
     ...(opts.observer === undefined ? {} : { observers: [opts.observer] }),
   });
@@ -55,14 +61,16 @@ describe('the sidecar against the emulator', () => {
     expect(record).toMatchObject({ productCode: PRODUCT, publicKeyVersion: 1, publicKeyRotationTimestamp: null });
     // The nonce in the file is the one the sidecar sent: the emulator saw it.
     expect(r.emu.calls().map((c) => c.nonce)).toEqual([record.nonce]);
-    await expect(verifyEntitlementFile(r.file, { publicKey: r.emu.publicKeyPem, productCode: PRODUCT })).resolves.toMatchObject({ productCode: PRODUCT });
+    await expect(verifyEntitlementFile(r.file, { publicKey: r.emu.publicKeyPem, productCode: PRODUCT, now: clock.date() })).resolves.toMatchObject({ productCode: PRODUCT });
     expect(metric(r.metrics, 'marketplace_entitlement_entitled')).toBe(1);
     expect(r.metrics).toContain('marketplace_entitlement_register_attempts_total{outcome="ENTITLED"} 1');
     expect(r.metrics).toContain('marketplace_entitlement_status{status="entitled"} 1');
     // Outside a cluster the Kubernetes reporter is off, but its series are there and say so.
     expect(r.metrics).toContain('marketplace_entitlement_kubernetes_api_requests_total{operation="event"} 0');
     expect(r.logs.lines.some((l) => l.module === 'k8s' && l.kubernetesStatus === 'off' && l.msg.includes('not running in a Kubernetes cluster'))).toBe(true);
-    expect(metric(r.metrics, 'marketplace_entitlement_verified_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
+    // Verified on the sidecar's clock: the time in the file, in /healthz and in the metric are one.
+    expect(metric(r.metrics, 'marketplace_entitlement_verified_timestamp_seconds')).toBe(Date.parse(String(record.verifiedAt)) / 1000);
+    expect(Math.abs(Date.parse(String(record.verifiedAt)) - clock.now())).toBeLessThan(60_000);
     expect(r.logs.lines.some((l) => l.msg === 'entitled' && l.code === 'ENTITLED' && typeof l.action === 'string')).toBe(true);
     // The signed token is in the file for the app, never in the logs.
     expect(r.logs.text()).not.toContain(String(record.signature).split('.')[2]);
@@ -163,7 +171,7 @@ describe('the sidecar against the emulator', () => {
     ['an unknown access key', { accessKeyId: 'AKIAUNKNOWN000000000' }, 'UnrecognizedClientException'],
     ['a wrong secret', { secretAccessKey: 'wrong' }, 'InvalidSignatureException'],
   ])('reports rejected credentials (%s) as misconfigured', async (_name, creds, awsError) => {
-    const r = await runAgainst({}, { client: (url) => meteringClient({ url } as never, creds) });
+    const r = await runAgainst({}, { client: (emu) => meteringClient(emu, { ...creds, now: clock.date }) });
     expect(r.snapshot).toMatchObject({ status: 'misconfigured', code: 'CREDENTIALS_REJECTED', awsError });
     await r.stop();
   });
@@ -216,7 +224,7 @@ describe('the sidecar under hostile conditions', () => {
     const seen: Snapshot[] = [];
     const r = await runAgainst(
       {},
-      { client: (url) => meteringClient({ url } as never, { secretAccessKey: 'wrong', sessionToken: SESSION_TOKEN }), observer: (s) => seen.push(s) },
+      { client: (emu) => meteringClient(emu, { secretAccessKey: 'wrong', sessionToken: SESSION_TOKEN, now: clock.date }), observer: (s) => seen.push(s) },
     );
     expect(r.snapshot).toMatchObject({ status: 'misconfigured', code: 'CREDENTIALS_REJECTED', awsError: 'InvalidSignatureException' });
     // The emulator, like AWS, did put the token in its message: the scrubbing is what keeps it out.
@@ -260,9 +268,9 @@ describe('the sidecar under hostile conditions', () => {
     ['1e20', '1e20'],
     ['-1e13', '-1e13'],
   ])('makes a PublicKeyRotationTimestamp of %s an outcome with a reason, not a crash', async (_name, value) => {
-    const emu = await emulator({ rotationTimestamp: 1_900_000_000, rateLimit: null });
+    const emu = await emulator({ rotationTimestamp: 1_900_000_000, rateLimit: null }, { now: clock.date });
     const proxy = await rewritingProxy(emu.url, (body) => body.replace('1900000000', value));
-    const r = await runAgainst({}, { client: () => meteringClient({ url: proxy } as never), deadline: '1s' });
+    const r = await runAgainst({}, { client: () => meteringClient({ ...emu, url: proxy }, { now: clock.date }), deadline: '1s' });
     expect(r.snapshot).toMatchObject({ status: 'failed', code: 'DEADLINE_EXCEEDED', awsError: 'MalformedResponse' });
     expect(r.snapshot.message).toContain('PublicKeyRotationTimestamp that is not a representable time');
     expect(existsSync(r.file)).toBe(false);

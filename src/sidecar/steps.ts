@@ -202,7 +202,7 @@ export async function writeEntitlementFile(run: Run, entitlement: Entitlement): 
     return ok(undefined);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    const kept = await earlierEntitlement(config);
+    const kept = await earlierEntitlement(config, new Date(run.now()));
     if (kept === undefined) return outcome({ code: 'ENTITLEMENT_WRITE_FAILED', message: `writing ${config.entitlementFile} failed (${code})` });
     logger.warn(
       { entitlementFile: config.entitlementFile, errno: code, keptFileVerifiedAt: kept },
@@ -214,12 +214,13 @@ export async function writeEntitlementFile(run: Run, entitlement: Entitlement): 
 }
 
 /** The verifiedAt of an entitlement file an earlier run in this pod wrote, if it verifies for this configuration. */
-async function earlierEntitlement(config: SidecarConfig): Promise<string | undefined> {
+async function earlierEntitlement(config: SidecarConfig, now: Date): Promise<string | undefined> {
   try {
     const v = await verifyEntitlementFile(config.entitlementFile, {
       publicKey: config.publicKey.key,
       productCode: config.productCode,
       publicKeyVersion: config.publicKeyVersion,
+      now,
     });
     return v.verifiedAt || 'an unknown time';
   } catch {
