@@ -1,42 +1,41 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 
 /**
- * A small tmpfs that lives in a private mount namespace of its own, so a test can fill a real volume
- * (ENOSPC) without touching the host's mounts. A holder process keeps the namespace alive; processes
- * started with `wrapper` (nsenter into it) see the tmpfs at `dir`, everything else sees an empty
- * directory. Needs root, as the tests run in CI.
+ * A real, small tmpfs, visible only to the processes a test puts in it: a holder process makes a
+ * private mount namespace (`unshare -m --propagation private`), mounts the tmpfs there and sleeps; a
+ * sidecar joins that namespace with `nsenter --mount`; the test reads and writes the tmpfs through
+ * `/proc/<holder>/root`. Nothing is mounted in the host's namespace, and killing the holder (after
+ * the test) takes the mount with it. Needs root, as the suite runs.
  */
 export interface PrivateTmpfs {
+  /** The mount point, as the processes inside see it. */
   readonly dir: string;
-  /** Prefix for startCli/runCli so the sidecar runs inside the namespace. */
+  /** The same directory as this test process reaches it. */
+  readonly view: string;
+  /** Prefix for a command to run inside the namespace (`startCli`'s wrapper). */
   readonly wrapper: string[];
-  /** Runs a shell command inside the namespace and returns its stdout. */
-  sh(command: string): string;
 }
 
-export async function privateTmpfs(sizeKiB: number): Promise<PrivateTmpfs> {
-  const dir = mkdtempSync(join(tmpdir(), 'entitlement-tmpfs-'));
-  const holder = spawn(
-    'unshare',
-    ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=${sizeKiB}k,mode=0755 tmpfs "${dir}" && echo ready && exec sleep 3600`],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    holder.once('exit', (code) => reject(new Error(`could not make a private tmpfs (exit ${code}); the tests need root`)));
-    holder.stdout?.once('data', () => resolve());
+export async function privateTmpfs(sizeBytes: number): Promise<PrivateTmpfs> {
+  expect(process.getuid?.(), 'a private tmpfs needs root (the suite runs as root)').toBe(0);
+  const dir = mkdtempSync(join(tmpdir(), 'usage-tmpfs-'));
+  const holder = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=${sizeBytes},mode=0755 tmpfs "$0" && echo mounted && exec sleep 600`, dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   afterEach(() => {
     holder.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
-  const wrapper = ['nsenter', '-t', String(holder.pid), '-m', '--'];
-  return {
-    dir,
-    wrapper,
-    sh: (command) => execFileSync(wrapper[0] as string, [...wrapper.slice(1), 'sh', '-c', command], { encoding: 'utf8' }),
-  };
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    holder.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    holder.stdout.on('data', (c: Buffer) => c.toString().includes('mounted') && resolve());
+    holder.once('exit', (code) => reject(new Error(`the tmpfs holder exited (${code}): ${err}`)));
+  });
+  const pid = holder.pid as number;
+  return { dir, view: `/proc/${pid}/root${dir}`, wrapper: ['nsenter', `--mount=/proc/${pid}/ns/mnt`, '--'] };
 }
