@@ -9,6 +9,7 @@
 // The clock is simulated (an hour takes about a minute); MeterUsage is answered by a stub client that
 // records nothing (this measures the journal, not AWS). Files go to a temporary directory.
 // Options: --rate N (default 54, the issue's figure), --seconds N (default 3600), --concurrency N (default 16).
+import { HOUR_MS, startOfHour } from '../dist/shared/time.js';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { createLogger } from '../dist/shared/logger.js';
 import { startUsage } from '../dist/usage/index.js';
-import { hourOf, HOUR_MS } from '../dist/usage/ledger.js';
+
 import { DEFAULT_JOURNAL_MAX_BYTES, ENTITLEMENT_ROOM_BYTES, journalLimits, MIB } from '../dist/usage/volume.js';
 
 const arg = (name, fallback) => {
@@ -59,7 +60,7 @@ function memoryLogger() {
 async function run(shape, make, { seconds = SECONDS, rate = RATE } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'journal-growth-'));
   const path = join(dir, 'usage-journal.ndjson');
-  let t = hourOf(Date.now()) + 1000;
+  let t = startOfHour(Date.now()) + 1000;
   const { logger, lines } = memoryLogger();
   const client = { send: async () => ({ MeteringRecordId: `rid-${Math.random()}` }) };
   const limits = journalLimits(DEFAULT_JOURNAL_MAX_BYTES);

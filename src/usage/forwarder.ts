@@ -1,8 +1,9 @@
 import { MeterUsageCommand, type MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
+import { HOUR_MS, startOfHour } from '../shared/time.js';
 import { backoffDelayMs, type Backoff } from '../aws/retry.js';
-import { HOUR_MS, hourOf, type JournalLine, type RecordResult, type UsageLedger, type UsageRecord } from './ledger.js';
+import type { JournalLine, RecordResult, UsageLedger, UsageRecord } from './ledger.js';
 import type { UsageJournal } from './journal.js';
 import type { UsageMetrics } from './metrics.js';
 import { judge, type Verdict } from './verdict.js';
@@ -73,7 +74,7 @@ export class UsageForwarder {
 
   /** The latest hour whose records are due: closed at least `sendDelayMs` ago. */
   dueHour(): number {
-    return hourOf(this.#o.now() - this.#o.sendDelayMs) - HOUR_MS;
+    return startOfHour(this.#o.now() - this.#o.sendDelayMs) - HOUR_MS;
   }
 
   /** Plans the due hour's records and makes one pass over every unsettled record whose backoff is over. */
@@ -101,7 +102,7 @@ export class UsageForwarder {
   async drain(deadline: number, wait: (ms: number) => Promise<void>): Promise<ForwarderSummary> {
     this.stop();
     while (this.#ticking !== undefined) await this.#ticking.catch(() => undefined);
-    const hour = hourOf(this.#o.now());
+    const hour = startOfHour(this.#o.now());
     for (;;) {
       try {
         await this.#pass(hour, true);

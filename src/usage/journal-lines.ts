@@ -1,4 +1,5 @@
-import { HOUR_MS, MAX_ALLOCATIONS, MAX_KEPT_INTAKE_IDS, MAX_RECORD_QUANTITY, tagsKey, type JournalLine, type RecordResult } from './ledger.js';
+import { HOUR_MS } from '../shared/time.js';
+import { MAX_ALLOCATIONS, MAX_KEPT_INTAKE_IDS, MAX_RECORD_QUANTITY, tagsKey, type JournalLine, type RecordResult } from './ledger.js';
 import { isClientToken, isIntakeId, isPlainObject, isQuantity, tagProblems, unknownKeys } from './rules.js';
 
 /**

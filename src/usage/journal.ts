@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
+import { HOUR_MS, startOfHour } from '../shared/time.js';
 import { removeStaleTemporaries } from '../shared/atomic-file.js';
 import { FileRefusedError } from '../shared/regular-file.js';
 import { JournalFile, type OpenJournalHandle } from './journal-file.js';
 import { parseJournalLine } from './journal-lines.js';
-import { HOUR_MS, hourOf, type JournalLine, type UsageLedger } from './ledger.js';
+import type { JournalLine, UsageLedger } from './ledger.js';
 import type { JournalLimits } from './volume.js';
 
 /**
@@ -245,7 +246,7 @@ export class UsageJournal {
     let outcome: 'done' | 'skipped' | 'too-large' | { error: unknown } = 'skipped';
     this.#compacting = (async () => {
       // Marks for the last day of hours are plenty: MeterUsage accepts at most six hours back.
-      const keepMarksSince = hourOf(now) - 24 * HOUR_MS;
+      const keepMarksSince = startOfHour(now) - 24 * HOUR_MS;
       const lines = extra.length > 0 ? this.#ledger.compactedWith(extra, keepMarksSince) : this.#ledger.compacted(keepMarksSince);
       const text = Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
       const before = this.size;

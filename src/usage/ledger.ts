@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { startOfHour } from '../shared/time.js';
 import { MAX_QUANTITY } from './rules.js';
 
 /**
@@ -17,14 +18,10 @@ import { MAX_QUANTITY } from './rules.js';
 
 export type Tags = Readonly<Record<string, string>>;
 
-export const HOUR_MS = 3_600_000;
 /** MeterUsage's limits: UsageQuantity is an int32, at most 2500 allocations per record. */
 export const MAX_RECORD_QUANTITY = MAX_QUANTITY;
 export const MAX_ALLOCATIONS = 2500;
 
-export function hourOf(ms: number): number {
-  return Math.floor(ms / HOUR_MS) * HOUR_MS;
-}
 
 /** A canonical key for a tag set: '' for untagged usage. */
 export function tagsKey(tags: Tags | undefined): string {
@@ -138,7 +135,7 @@ export class UsageLedger {
     if (conflict !== undefined) throw new LedgerConflictError(conflict);
     switch (line.k) {
       case 'u':
-        this.#add(hourOf(line.at), line.d, tagsKey(line.t), line.q);
+        this.#add(startOfHour(line.at), line.d, tagsKey(line.t), line.q);
         if (line.id !== undefined) this.#rememberIntakeId(line.id);
         return;
       case 's': {

@@ -2,7 +2,7 @@ import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering'
 import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
 import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator, type Scenario } from '../../src/emulator/index.js';
-import { hourOf } from '../../src/usage/ledger.js';
+
 import { Registry } from 'prom-client';
 import { startUsage, type UsageOptions, type UsageRuntime } from '../../src/usage/index.js';
 import type { OpenJournalHandle } from '../../src/usage/journal-file.js';
@@ -116,11 +116,10 @@ export async function settleAll(usage: UsageRuntime, clock: ReturnType<typeof ma
 }
 
 /**
- * Ten minutes into an hour that has already begun, so the clock never runs ahead of real time: the
- * sidecar checks a token's iat against the real clock.
+ * Ten minutes into an hour, on a quiet day (mid-month, mid-year): the emulator, the SDK's signing and
+ * the sidecar all run on the hand-moved clock from there, so no test depends on when the suite runs.
  */
-export const startOfTest = () => hourOf(Date.now() - 11 * 60_000) + 10 * 60_000;
-
+export const startOfTest = () => Date.parse('2027-06-15T12:10:00.000Z');
 
 /**
  * Usage metering alone, in-process (no RegisterUsage), on `dir`: for tests that set the journal's bound

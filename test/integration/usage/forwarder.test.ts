@@ -3,14 +3,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HOUR_MS, startOfHour } from '../../../src/shared/time.js';
 import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator } from '../../../src/emulator/index.js';
 import { UsageForwarder } from '../../../src/usage/forwarder.js';
 import { judge } from '../../../src/usage/verdict.js';
 import { startMetering } from '../../../src/usage/index.js';
 import { UsageJournal } from '../../../src/usage/journal.js';
-import { HOUR_MS, hourOf, UsageLedger } from '../../../src/usage/ledger.js';
+import { UsageLedger } from '../../../src/usage/ledger.js';
 import { createUsageMetrics } from '../../../src/usage/metrics.js';
 import { DEFAULT_JOURNAL_MAX_BYTES, journalLimits } from '../../../src/usage/volume.js';
+import { QUIET_INSTANT } from '../../helpers/clock.js';
+import { meteringClient } from '../../helpers/emulator.js';
 import { faultServer } from '../../helpers/fault-server.js';
 import { captureLogs } from '../../helpers/logs.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -24,14 +27,14 @@ afterEach(async () => {
 
 describe('UsageForwarder', () => {
   it('tells the operator through onEvent when usage is carried forward or left unreconciled, and counts the units', async () => {
-    const now = Date.now();
-    const emu = await startEmulator({ region: 'us-east-1', keyBits: 2048, scenario: { rateLimit: null } });
+    const now = Date.parse(QUIET_INSTANT);
+    const emu = await startEmulator({ region: 'us-east-1', keyBits: 2048, scenario: { rateLimit: null }, now: () => new Date(now) });
     closers.push(() => emu.close());
-    const client = new MarketplaceMeteringClient({ endpoint: emu.url, region: 'us-east-1', maxAttempts: 1, credentials: CRED });
+    const client = meteringClient(emu, { now: () => new Date(now) });
     const ledger = new UsageLedger();
     const journal = await UsageJournal.open({ path: join(tempDir(), 'usage-journal.ndjson'), ledger, logger: captureLogs().logger, dimensions: ['gb', 'req'], limits: journalLimits(DEFAULT_JOURNAL_MAX_BYTES) });
     closers.push(() => journal.close());
-    const old = hourOf(now) - 9 * HOUR_MS;
+    const old = startOfHour(now) - 9 * HOUR_MS;
     await journal.append([
       { k: 'u', at: old, d: 'gb', q: 5 },
       { k: 's', tok: 'clean', h: old, d: 'gb', from: [[old, '', 5]] },
@@ -68,7 +71,7 @@ describe("AWS's error messages", () => {
     const ledger = new UsageLedger();
     const journal = await UsageJournal.open({ path, ledger, logger: captureLogs().logger, dimensions: ['gb'], limits: journalLimits(DEFAULT_JOURNAL_MAX_BYTES) });
     closers.push(() => journal.close());
-    const h = hourOf(Date.now()) - HOUR_MS;
+    const h = startOfHour(Date.parse(QUIET_INSTANT)) - HOUR_MS;
     await journal.append([{ k: 'u', at: h, d: 'gb', q: 5 }, { k: 's', tok: 'tok-1', h, d: 'gb', from: [[h, '', 5]] }]);
     const logs = captureLogs();
     const events: string[] = [];
@@ -89,7 +92,7 @@ describe("AWS's error messages", () => {
     const client = new MarketplaceMeteringClient({ endpoint: aws.url, region: 'us-east-1', maxAttempts: 1, credentials: CRED });
     const result = await startMetering({
       config: { dimensions: ['gb'], listen: { host: '127.0.0.1', port: 0 }, journalFile: join(tempDir(), 'usage-journal.ndjson') },
-      client, productCode: 'prod-x', logger: captureLogs().logger, registry: new Registry(), now: Date.now,
+      client, productCode: 'prod-x', logger: captureLogs().logger, registry: new Registry(), now: () => Date.parse(QUIET_INSTANT),
       backoff: { throttled: QUICK, transient: QUICK }, attemptTimeoutMs: 5000, signal: new AbortController().signal, remainingMs: 5000,
     });
     expect(result).toMatchObject({ kind: 'failed', code: 'METERING_DRY_RUN_FAILED' });

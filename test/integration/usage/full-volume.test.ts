@@ -1,8 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { HOUR_MS } from '../../../src/shared/time.js';
 import { UsageJournal } from '../../../src/usage/journal.js';
-import { HOUR_MS, UsageLedger } from '../../../src/usage/ledger.js';
+import { UsageLedger } from '../../../src/usage/ledger.js';
 import { DEFAULT_JOURNAL_MAX_BYTES, journalLimits } from '../../../src/usage/volume.js';
 import { captureLogs } from '../../helpers/logs.js';
 import { tempDir } from '../../helpers/tmp.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HOUR_MS, MAX_RECORD_QUANTITY } from '../../../src/usage/ledger.js';
+import { HOUR_MS } from '../../../src/shared/time.js';
+import { MAX_RECORD_QUANTITY } from '../../../src/usage/ledger.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { FaultyDisk } from '../../helpers/faulty-disk.js';
 import { emulatorAt, manualClock, recorded, report, settleAll, sidecarAt, startOfTest, usageAt } from '../../helpers/usage.js';

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HOUR_MS, hourOf, type JournalLine } from '../../../src/usage/ledger.js';
+import { HOUR_MS, startOfHour } from '../../../src/shared/time.js';
+import type { JournalLine } from '../../../src/usage/ledger.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { DIMENSIONS, emulatorAt, manualClock, recorded, report, reportRandomly, settleAll, sidecarAt, startOfTest } from '../../helpers/usage.js';
 
@@ -15,7 +16,7 @@ describe('usage metering through the sidecar, against the emulator', () => {
     expect(emu.calls().filter((c) => c.operation === 'MeterUsage').length).toBe(DIMENSIONS.length);
     expect(emu.records()).toEqual([]);
 
-    const hour = hourOf(clock.now());
+    const hour = startOfHour(clock.now());
     const totals = await reportRandomly(usage.address.port, 7, 60);
     clock.advance(HOUR_MS - 11 * 60_000); // 59 minutes into the hour: still open
     await usage.forwarder.tick();
@@ -109,7 +110,7 @@ describe('usage metering through the sidecar, against the emulator', () => {
     const clock = manualClock(startOfTest());
     const emu = await emulatorAt(clock);
     const dir = tempDir();
-    const old = hourOf(clock.now()) - 8 * HOUR_MS;
+    const old = startOfHour(clock.now()) - 8 * HOUR_MS;
     const lines: JournalLine[] = [
       { k: 'u', at: old, d: 'requests', q: 5 },
       { k: 's', tok: 'clean-old-record', h: old, d: 'requests', from: [[old, '', 5]] },

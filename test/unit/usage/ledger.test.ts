@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HOUR_MS, MAX_ALLOCATIONS, MAX_RECORD_QUANTITY, UsageLedger, type JournalLine, type RecordResult } from '../../../src/usage/ledger.js';
+import { HOUR_MS } from '../../../src/shared/time.js';
+import { MAX_ALLOCATIONS, MAX_RECORD_QUANTITY, UsageLedger, type JournalLine, type RecordResult } from '../../../src/usage/ledger.js';
 
 const H = (n: number) => Date.UTC(2026, 10, 23, n);
 let seq = 0;
