@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../src/config/settings.js';
 import { ENDPOINTS } from '../../src/sidecar/probe-server.js';
@@ -104,5 +104,20 @@ describe('the README tables match the code, both ways', () => {
     const values = (field: string) => unquote((rows.find((r) => unquote(r[0] as string) === field) as string[])[1] as string).split(', ');
     expect(values('mode')).toEqual([...MODES]);
     expect(values('badToken')).toEqual([...BAD_TOKENS]);
+  });
+});
+
+describe('the code map', () => {
+  it('lists every folder of src/ and test/ (and src/index.ts), and nothing else', () => {
+    const root = new URL('../../', import.meta.url);
+    const folders = (dir: string, depth: number): string[] =>
+      readdirSync(new URL(dir, root), { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .flatMap((e) => [`${dir}${e.name}/`, ...(depth > 1 ? folders(`${dir}${e.name}/`, depth - 1) : [])]);
+    // src/ to any depth; test/ one level (its projects mirror src/'s layers beneath).
+    const expected = [...folders('src/', 9), ...folders('test/', 1)].sort();
+    const rows = table('Code map').map((r) => unquote(r[0] as string));
+    expect(rows.filter((r) => r.endsWith('/')).sort()).toEqual(expected);
+    expect(rows.filter((r) => r.startsWith('src/')).every((r) => r.endsWith('/') || r === 'src/index.ts')).toBe(true);
   });
 });
