@@ -19,6 +19,7 @@ import { createLogger } from '../dist/shared/logger.js';
 import { startUsage } from '../dist/usage/index.js';
 
 import { DEFAULT_JOURNAL_MAX_BYTES, ENTITLEMENT_ROOM_BYTES, journalLimits, MIB } from '../dist/usage/volume.js';
+import { table } from './table.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,13 +30,6 @@ const SECONDS = arg('seconds', 3600);
 const CONCURRENCY = arg('concurrency', 16);
 const DIMENSIONS = ['gb_scanned', 'requests'];
 
-function table(headers, rows) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
-  console.log(line(headers));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const r of rows) console.log(line(r));
-}
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 
 /** The report shapes: what an app sends (an id is a UUID, as a job or request id would be). */

@@ -3,20 +3,12 @@ import { RegisterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import type { OutcomeCode } from '../entitlement/outcomes.js';
 import type { MeteringClient } from './clients.js';
 import { malformedResponse } from './errors.js';
-import { retryWithBackoff, type RetryDeps } from './retry.js';
+import { retryWithBackoff, type AttemptReport, type RetryDeps } from './retry.js';
+
+export type { AttemptReport };
 
 /** RegisterUsage with a fresh nonce per attempt, retried with `retryWithBackoff` until a deadline. */
 
-export interface AttemptReport {
-  readonly attempt: number;
-  readonly code: OutcomeCode;
-  readonly awsError: string | undefined;
-  /** What went wrong, scrubbed of secrets; undefined for the attempt that succeeded. */
-  readonly detail: string | undefined;
-  readonly durationMs: number;
-  /** Set when another attempt follows. */
-  readonly nextDelayMs: number | undefined;
-}
 
 export type RegisterResult =
   | {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OUTCOMES } from '../entitlement/outcomes.js';
+import { OUTCOMES, type OutcomeCode } from '../entitlement/outcomes.js';
 import { attemptTimeout, classifyError, type ClassifiedError } from './errors.js';
 
 /**
@@ -58,6 +58,18 @@ export type RetryResult<T> =
   | { readonly kind: 'done'; readonly value: T; readonly attempts: number }
   | ({ readonly kind: 'failed'; readonly attempts: number } & ClassifiedError)
   | { readonly kind: 'aborted'; readonly attempts: number };
+
+/** One attempt as a caller reports it on: its outcome code (the success code when it succeeded), AWS's error name, the scrubbed detail. */
+export interface AttemptReport {
+  readonly attempt: number;
+  readonly code: OutcomeCode;
+  readonly awsError: string | undefined;
+  /** What went wrong, scrubbed of secrets; undefined for the attempt that succeeded. */
+  readonly detail: string | undefined;
+  readonly durationMs: number;
+  /** Set when another attempt follows. */
+  readonly nextDelayMs: number | undefined;
+}
 
 /** One attempt as seen by `onAttempt`: `failure` is undefined for the attempt that succeeded. */
 export interface RetryAttempt {

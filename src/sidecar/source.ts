@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
 import type { AwsClients } from '../aws/clients.js';
-import type { RetryPolicy } from '../aws/retry.js';
+import type { AttemptReport, RetryPolicy } from '../aws/retry.js';
 import type { EntitlementRecord } from '../entitlement/file.js';
-import type { OutcomeCode } from '../entitlement/outcomes.js';
 import type { EntitlementSummary, SnapshotInput } from '../entitlement/status.js';
 import type { Now } from '../shared/time.js';
 
@@ -31,16 +30,6 @@ export const ok = <T>(value: T): Ok<T> => ({ kind: 'ok', value });
 export const outcome = (o: SnapshotInput): Outcome => ({ kind: 'outcome', outcome: o });
 export const aborted: Aborted = { kind: 'aborted' };
 
-/** One attempt of a source's AWS call, for metrics, the retry status and the log. */
-export interface AttemptProgress {
-  readonly attempt: number;
-  readonly code: OutcomeCode;
-  readonly awsError: string | undefined;
-  readonly detail: string | undefined;
-  readonly durationMs: number;
-  /** Set when another attempt follows. */
-  readonly nextDelayMs: number | undefined;
-}
 
 /** What a source may use while it acquires or keeps the entitlement. */
 export interface SourceContext {
@@ -52,7 +41,7 @@ export interface SourceContext {
   /** The retry policy, its deadline what is left of ENTITLEMENT_REGISTER_DEADLINE. */
   readonly policy: RetryPolicy;
   /** Reports each attempt; the sidecar counts it and shows a retry in /healthz. */
-  readonly onAttempt: (progress: AttemptProgress) => void;
+  readonly onAttempt: (attempt: AttemptReport) => void;
   /** Marks the end of a start-up phase for the `startupMs` log field. */
   readonly mark: (phase: 'called' | 'verified') => void;
 }

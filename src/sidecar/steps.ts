@@ -5,7 +5,7 @@ import type { AwsClients } from '../aws/clients.js';
 import { classifyError } from '../aws/errors.js';
 import { resolveRegion, RegionError } from '../aws/region.js';
 import { describeCredentialSource } from '../aws/credentials.js';
-import type { RetryPolicy } from '../aws/retry.js';
+import type { AttemptReport, RetryPolicy } from '../aws/retry.js';
 import type { SidecarConfig } from '../config/settings.js';
 import { writeEntitlement } from '../entitlement/file.js';
 import { OUTCOMES } from '../entitlement/outcomes.js';
@@ -303,7 +303,7 @@ function sourceContext(run: Run, region: string) {
     now: run.now,
     policy: { ...run.tuning.retry, deadlineMs: remainingMs(run) },
     mark: (phase: 'called' | 'verified') => (run.marks[phase] = performance.now()),
-    onAttempt: (a: { attempt: number; code: SnapshotInput['code']; awsError: string | undefined; detail: string | undefined; durationMs: number; nextDelayMs: number | undefined }) => {
+    onAttempt: (a: AttemptReport) => {
       metrics.registerAttempts.inc({ outcome: a.code });
       metrics.registerDuration.observe(a.durationMs / 1000);
       if (a.nextDelayMs === undefined) return;

@@ -13,6 +13,22 @@ export interface PinnedClock {
 /** A quiet instant: mid-month, mid-hour, no leap day or year end near. */
 export const QUIET_INSTANT = '2027-06-15T12:15:00.000Z';
 
+/**
+ * Makes an SDK client sign on `now` instead of the machine's clock: before every request it sets the
+ * SDK's own systemClockOffset (signing time = Date.now() + offset), so the client follows the clock
+ * however a test moves it.
+ */
+export function signOnClock<C extends { middlewareStack: { add: Function }; config: { systemClockOffset?: number } }>(client: C, now: () => Date): C {
+  client.middlewareStack.add(
+    (next: (args: unknown) => unknown) => (args: unknown) => {
+      client.config.systemClockOffset = now().getTime() - Date.now();
+      return next(args);
+    },
+    { step: 'build', name: 'signOnTheTestClock' },
+  );
+  return client;
+}
+
 export function pinnedClock(at: string = QUIET_INSTANT): PinnedClock {
   const offset = Date.parse(at) - performance.timeOrigin - performance.now();
   const now = () => Math.round(performance.timeOrigin + performance.now() + offset);

@@ -26,6 +26,7 @@ import type {
 import { SignatureV4 } from '@smithy/signature-v4';
 import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator } from '../../src/emulator/index.js';
 import type { Emulator, EmulatorCredential, EmulatorOptions } from '../../src/emulator/index.js';
+import { signOnClock } from './clock.js';
 
 // The SDK warns on Node 20 (still supported by this project); keep test output clean.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
@@ -117,13 +118,7 @@ export function meteringClient(emulator: { url: string; clock?: Clock }, o: Clie
     },
     ...(o.requestTimeout !== undefined ? { requestHandler: { requestTimeout: o.requestTimeout, throwOnRequestTimeout: true } } : {}),
   });
-  client.middlewareStack.add(
-    (next) => (args) => {
-      client.config.systemClockOffset = clock.now().getTime() - Date.now();
-      return next(args);
-    },
-    { step: 'build', name: 'signOnTheTestClock' },
-  );
+  signOnClock(client, () => clock.now());
   clocks.set(client, clock);
   return client;
 }

@@ -1,5 +1,5 @@
-import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import { afterEach } from 'vitest';
+import { meteringClient as clientOnClock } from './emulator-requests.js';
 import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator, type Scenario } from '../../src/emulator/index.js';
 
 export const REGION = 'us-east-1';
@@ -18,33 +18,16 @@ export async function emulator(scenario: Partial<Scenario> = {}, options: { now?
   return emu;
 }
 
-/** The real SDK client, over real HTTP, pointed at the emulator; `now` puts its signing on the emulator's clock. */
+/**
+ * The real SDK client, over real HTTP, pointed at the emulator (emulator-requests.ts builds it); `now`
+ * puts its signing on the emulator's clock, else it signs on the machine's, as the emulator here runs.
+ */
 export function meteringClient(
-  emu: Emulator,
+  emu: Pick<Emulator, 'url'>,
   options: { accessKeyId?: string; secretAccessKey?: string; sessionToken?: string; region?: string; now?: () => Date } = {},
 ) {
-  const { now } = options;
-  const client = new MarketplaceMeteringClient({
-    endpoint: emu.url,
-    region: options.region ?? REGION,
-    maxAttempts: 1,
-    credentials: {
-      accessKeyId: options.accessKeyId ?? CREDENTIAL.accessKeyId,
-      secretAccessKey: options.secretAccessKey ?? CREDENTIAL.secretAccessKey,
-      ...(options.sessionToken === undefined ? {} : { sessionToken: options.sessionToken }),
-    },
-  });
-  if (now !== undefined) {
-    // The SDK signs at Date.now() + systemClockOffset; set before every request, it follows the clock as a test moves it.
-    client.middlewareStack.add(
-      (next) => (args) => {
-        client.config.systemClockOffset = now().getTime() - Date.now();
-        return next(args);
-      },
-      { step: 'build', name: 'signOnTheTestClock' },
-    );
-  }
-  return client;
+  const { now, ...rest } = options;
+  return clientOnClock({ url: emu.url, clock: { now: now ?? (() => new Date()) } }, rest);
 }
 
 /** Environment for a sidecar process that talks to the emulator, isolated from this machine's AWS files. */
