@@ -6,6 +6,7 @@
 #     and (botocore's ECS model) to validate ecs/task-definition.json.
 #   - podman + buildah + runc (+ skopeo/umoci for image inspection) to build and run the image.
 #   - qemu-user-static + binfmt to build and run the linux/arm64 image on an amd64 machine.
+#   - faketime (libfaketime) for scripts/test-at-date.sh: the suite with every clock shifted.
 #   - mmdebstrap to make the stand-in base images (no registry is reachable here or in CI),
 #     cached under $ENTITLEMENT_TEST_CACHE (default /var/cache/entitlement-sidecar-test).
 #
@@ -26,7 +27,7 @@ need_apt=()
 [ -x /usr/bin/aws ] || need_apt+=(awscli)
 /usr/bin/python3 -c 'import boto3' 2>/dev/null || need_apt+=(python3-boto3)
 for pkg in podman buildah skopeo umoci runc uidmap slirp4netns fuse-overlayfs mmdebstrap \
-           qemu-user-static binfmt-support arch-test ca-certificates; do
+           qemu-user-static binfmt-support arch-test ca-certificates faketime; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then

@@ -25,7 +25,9 @@ afterEach(() => {
 export function startCli(args: string[], env: NodeJS.ProcessEnv, wrapper: string[] = []): CliProcess {
   const command = wrapper.length > 0 ? (wrapper[0] as string) : process.execPath;
   const argv = wrapper.length > 0 ? [...wrapper.slice(1), process.execPath, CLI, ...args] : [CLI, ...args];
-  const child = spawn(command, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Under scripts/test-at-date.sh every process runs libfaketime, whose settings travel in FAKETIME_*.
+  const faketime = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('FAKETIME_')));
+  const child = spawn(command, argv, { env: { PATH: process.env.PATH, ...faketime, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let out = '';
   let err = '';
