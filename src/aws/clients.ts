@@ -1,4 +1,5 @@
 import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
+import type { LicenseClient } from './license-manager.js';
 import { DEFAULT_RETRY_POLICY } from './retry.js';
 
 /**
@@ -47,4 +48,5 @@ export function createMeteringClient(region: string, env: NodeJS.ProcessEnv, cre
 export interface AwsClients {
   readonly credentials: CredentialProvider;
   metering(region: string): MeteringClient;
+  licenseManager(region: string): LicenseClient;
 }

@@ -1,5 +1,6 @@
 import { errnoOf, NETWORK_ERRNOS } from '../shared/errno.js';
 import { scrubSecrets } from '../shared/scrub.js';
+import { REGION_PATTERN } from './region.js';
 import type { OutcomeCode } from '../entitlement/outcomes.js';
 
 /**
@@ -22,10 +23,15 @@ export interface ClassifiedError {
    * that could not be read).
    */
   readonly delivery: 'answered' | 'not-sent' | 'unknown';
+  /** License Manager's RedirectException: the license's home region (its `Location`), when it is a region name. */
+  readonly redirectRegion?: string;
 }
 
+/** The AWS services the sidecar calls; their error names mean different outcomes. */
+export type AwsService = 'metering' | 'license-manager';
+
 /** Turns whatever an SDK call threw into one of our codes. */
-export function classifyError(err: unknown): ClassifiedError {
+export function classifyError(err: unknown, service: AwsService = 'metering'): ClassifiedError {
   const e = err as {
     name?: string;
     code?: string;
@@ -59,9 +65,11 @@ export function classifyError(err: unknown): ClassifiedError {
     return of('SERVICE_UNAVAILABLE', MALFORMED_RESPONSE, 'unknown');
   }
   const name = wireToken(unqualifiedErrorName(e.name ?? '')) ?? 'UnknownError';
-  const code = codeForAwsError(name, status);
+  const code = codeForAwsError(name, status, service);
   // A server fault may have happened after the request was processed; any other answer says it was not.
-  return of(code, name, status >= 500 || name === 'InternalServiceErrorException' ? 'unknown' : 'answered');
+  const classified = of(code, name, status >= 500 || name === 'InternalServiceErrorException' || name === 'ServerInternalException' ? 'unknown' : 'answered');
+  const location = (err as { Location?: unknown }).Location;
+  return code === 'LICENSE_REDIRECTED' && typeof location === 'string' && REGION_PATTERN.test(location) ? { ...classified, redirectRegion: location } : classified;
 }
 
 /**
@@ -88,7 +96,11 @@ export function attemptTimeout(timeoutMs: number): Error {
 }
 
 /** Codes AWS sends on the wire (the `__type`, unqualified), mapped to our stable codes. */
-export function codeForAwsError(name: string, httpStatus: number | undefined): OutcomeCode {
+export function codeForAwsError(name: string, httpStatus: number | undefined, service: AwsService = 'metering'): OutcomeCode {
+  if (service === 'license-manager') {
+    const code = licenseManagerCode(name);
+    if (code !== undefined) return code;
+  }
   switch (name) {
     case 'CustomerNotEntitledException':
     // The prose of AWS's docs calls it this; no model or SDK has it, but a vendor's proxy might.
@@ -131,6 +143,32 @@ export function codeForAwsError(name: string, httpStatus: number | undefined): O
       return 'REQUEST_INVALID';
     default:
       return httpStatus !== undefined && httpStatus >= 500 ? 'SERVICE_UNAVAILABLE' : 'UNEXPECTED_ERROR';
+  }
+}
+
+/** License Manager's own error names (its model), mapped to our codes; undefined for the shared ones. */
+function licenseManagerCode(name: string): OutcomeCode | undefined {
+  switch (name) {
+    // No license of this SKU and fingerprint for the account, none of the entitlements asked, or a pool used up.
+    case 'NoEntitlementsAllowedException':
+    case 'ResourceNotFoundException':
+      return 'NO_LICENSE';
+    // AuthorizationException is what the node's instance role gets; AccessDeniedException a role without the action.
+    case 'AuthorizationException':
+    case 'AccessDeniedException':
+      return 'LICENSE_ACCESS_DENIED';
+    case 'RateLimitExceededException':
+      return 'THROTTLED';
+    case 'ServerInternalException':
+      return 'SERVICE_UNAVAILABLE';
+    case 'RedirectException':
+      return 'LICENSE_REDIRECTED';
+    case 'ValidationException':
+    case 'InvalidParameterValueException':
+    case 'UnsupportedDigitalSignatureMethodException':
+      return 'LICENSE_REQUEST_INVALID';
+    default:
+      return undefined;
   }
 }
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OUTCOMES, type OutcomeCode } from '../entitlement/outcomes.js';
-import { attemptTimeout, classifyError, type ClassifiedError } from './errors.js';
+import { attemptTimeout, classifyError, type AwsService, type ClassifiedError } from './errors.js';
 
 /**
  * Retries of AWS calls until a deadline, for every caller here. The SDK's own retries are off
@@ -48,6 +48,10 @@ export interface RetryDeps {
   readonly signal: AbortSignal;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Stop after this many attempts and return the last failure as it is (a periodic check tries again later). */
+  readonly maxAttempts?: number;
+  /** Which service's error names the classifier reads (default the Metering API's). */
+  readonly classifyAs?: AwsService;
 }
 
 function isAbort(err: unknown, signal: AbortSignal): boolean {
@@ -104,14 +108,16 @@ export async function retryWithBackoff<T>(
       return { kind: 'done', value, attempts: n };
     } catch (err) {
       if (isAbort(err, deps.signal)) return { kind: 'aborted', attempts: n };
-      failure = classifyError(attemptSignal.aborted && (err as { name?: string }).name === 'AbortError' ? attemptTimeout(deps.policy.attemptTimeoutMs) : err);
+      failure = classifyError(attemptSignal.aborted && (err as { name?: string }).name === 'AbortError' ? attemptTimeout(deps.policy.attemptTimeoutMs) : err, deps.classifyAs);
     }
     const retryable = OUTCOMES[failure.code].retryable;
     const backoff = failure.code === 'THROTTLED' ? deps.policy.throttled : deps.policy.transient;
     const delay = retryable ? backoffDelayMs(n, backoff, random) : undefined;
-    const giveUp = delay !== undefined && now() + delay >= deadline;
-    onAttempt?.({ attempt: n, failure, durationMs: now() - started, nextDelayMs: giveUp ? undefined : delay });
-    if (delay === undefined) return { kind: 'failed', ...failure, attempts: n };
+    const lastAttempt = deps.maxAttempts !== undefined && n >= deps.maxAttempts;
+    const giveUp = delay !== undefined && !lastAttempt && now() + delay >= deadline;
+    onAttempt?.({ attempt: n, failure, durationMs: now() - started, nextDelayMs: giveUp || lastAttempt ? undefined : delay });
+    // Out of attempts: the failure is returned as it is, transient or not; the caller tries again later.
+    if (delay === undefined || lastAttempt) return { kind: 'failed', ...failure, attempts: n };
     if (giveUp) {
       return {
         kind: 'failed',

@@ -6,10 +6,10 @@ import { SettingProblem } from './flags.js';
  * value or throws a SettingProblem that names the setting and says what is allowed.
  */
 
-/** Milliseconds from `500ms`, `90s`, `30m`, `1h` or a combination such as `1h30m`; undefined if malformed. */
+/** Milliseconds from `500ms`, `90s`, `30m`, `1h`, `30d` or a combination such as `1h30m`; undefined if malformed. */
 export function parseDuration(text: string): number | undefined {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
   let total = 0;
   let matched = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {

@@ -1,103 +1,128 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseProductPublicKey, PublicKeyError, type ProductPublicKey } from '../entitlement/public-key.js';
+import type { CheckoutType } from '../aws/license-manager.js';
+import type { ProductPublicKey } from '../entitlement/public-key.js';
 import { loopbackLiteral } from '../shared/addresses.js';
 import type { ListenAddress } from '../shared/http.js';
-import { FileRefusedError, fileErrorCode, readRegularFileSync } from '../shared/regular-file.js';
-import { readSettings, SettingProblem, type SettingSpec } from './flags.js';
-import { duration, integer, listenAddress, oneOf, parseList, text } from './parse.js';
+import { readSettings, type SettingSpec } from './flags.js';
+import { duration, listenAddress, oneOf, text } from './parse.js';
+import {
+  absoluteFile,
+  checkoutType,
+  checkWritableDirectory,
+  dimensions,
+  keyVersion,
+  licenseEntitlements,
+  licensePublicKey,
+  productCode,
+  productCodes,
+  productPublicKey,
+  productSku,
+  productSkus,
+  type LicenseEntitlement,
+} from './values.js';
 
 /**
  * THE settings of the sidecar: one table (variable, flag, default, typed parser), read once by
  * `loadSidecarConfig` for `run`, and by the other commands for the rows they share (`verify`: the
  * product and key rows; `check`: the listen row). The README's configuration table is checked against
- * SETTINGS, both ways.
+ * SETTINGS, both ways. The parsers are values.ts's.
  */
 
-/** AWS's model for ProductCode: up to 255 of these characters (we also require at least one). */
-export const PRODUCT_CODE_PATTERN = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;
+export { PRODUCT_CODE_PATTERN, MAX_PUBLIC_KEY_BYTES, MAX_USAGE_DIMENSIONS, USAGE_DIMENSION_PATTERN, productPublicKey, readPublicKeyText } from './values.js';
+export type { LicenseEntitlement } from './values.js';
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /** `auto`: pod Events and the readiness-gate condition when running in a cluster; `off`: never. */
 export const KUBERNETES_STATUS_MODES = ['auto', 'off'] as const;
 export type KubernetesStatusMode = (typeof KUBERNETES_STATUS_MODES)[number];
-/** AWS allows up to 24 dimensions per product; a dimension name is 1-255 characters. */
-export const MAX_USAGE_DIMENSIONS = 24;
-export const USAGE_DIMENSION_PATTERN = /^[^\s,]{1,255}$/;
-/** A PEM public key is under 1 KiB (3072 bits: about 625 bytes); anything far larger is not one. */
-export const MAX_PUBLIC_KEY_BYTES = 16 * 1024;
-
-function productCode(value: string, name: string): string {
-  if (!PRODUCT_CODE_PATTERN.test(value)) throw new SettingProblem(`${name} must be 1-255 characters of [-a-zA-Z0-9/=:_.@]`);
-  return value;
-}
-
-function productCodes(value: string, name: string): string[] {
-  const codes = parseList(value);
-  if (codes.length === 0 || codes.some((c) => !PRODUCT_CODE_PATTERN.test(c))) {
-    throw new SettingProblem(`${name} must be a comma-separated list of product codes of [-a-zA-Z0-9/=:_.@]`);
-  }
-  return codes;
-}
-
-function keyVersion(value: string, name: string): number {
-  return integer(1, 2 ** 31 - 1, 'an integer >= 1')(value, name);
-}
-
-function absoluteFile(value: string, name: string): string {
-  if (!value.startsWith('/') || value.endsWith('/')) throw new SettingProblem(`${name} must be an absolute file path, got "${value}"`);
-  return value;
-}
-
-function dimensions(value: string, name: string): string[] {
-  const list = parseList(value);
-  if (list.length === 0 || list.length > MAX_USAGE_DIMENSIONS || list.some((d) => !USAGE_DIMENSION_PATTERN.test(d))) {
-    throw new SettingProblem(`${name} must be a comma-separated list of 1 to ${MAX_USAGE_DIMENSIONS} dimension names of 1-255 characters without spaces`);
-  }
-  if (new Set(list).size !== list.length) throw new SettingProblem(`${name} lists a dimension twice`);
-  return list;
-}
+/** How a pod becomes entitled: RegisterUsage (hourly products) or License Manager (contract products). */
+export const ENTITLEMENT_SOURCES = ['register-usage', 'license-manager'] as const;
+export type EntitlementSourceKind = (typeof ENTITLEMENT_SOURCES)[number];
 
 function setting<T>(env: string, flag: string, parse: (value: string, name: string) => T, defaultText?: string): SettingSpec<T> & { readonly variable: string } {
   return { env: [env], variable: env, flag, parse, ...(defaultText === undefined ? {} : { default: defaultText }) };
 }
 
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
 /** Every setting of `run`, in the README's order. */
 export const RUN_SETTINGS = {
+  source: setting('ENTITLEMENT_SOURCE', 'source', oneOf(ENTITLEMENT_SOURCES), 'register-usage'),
   productCode: setting('MARKETPLACE_PRODUCT_CODE', 'product-code', productCode),
   publicKeyVersion: setting('MARKETPLACE_PUBLIC_KEY_VERSION', 'public-key-version', keyVersion, '1'),
   publicKeyFile: setting('MARKETPLACE_PUBLIC_KEY_FILE', 'public-key-file', text),
   publicKey: setting('MARKETPLACE_PUBLIC_KEY', 'public-key', text),
   trustedProductCodes: setting('MARKETPLACE_TRUSTED_PRODUCT_CODES', 'trusted-product-codes', productCodes),
+  productSku: setting('MARKETPLACE_PRODUCT_SKU', 'product-sku', productSku),
+  trustedProductSkus: setting('MARKETPLACE_TRUSTED_PRODUCT_SKUS', 'trusted-product-skus', productSkus),
+  licenseEntitlements: setting('MARKETPLACE_LICENSE_ENTITLEMENTS', 'license-entitlements', licenseEntitlements),
+  checkoutType: setting('MARKETPLACE_LICENSE_CHECKOUT_TYPE', 'license-checkout-type', checkoutType, 'PROVISIONAL'),
+  licenseCheckInterval: setting('ENTITLEMENT_LICENSE_CHECK_INTERVAL', 'license-check-interval', duration(1000, DAY, 'from 1s to 24h'), '15m'),
+  licenseGrace: setting('ENTITLEMENT_LICENSE_GRACE', 'license-grace', duration(0, 30 * DAY, 'from 0s to 30d'), '24h'),
+  licensePublicKeyFile: setting('MARKETPLACE_LICENSE_PUBLIC_KEY_FILE', 'license-public-key-file', text),
+  licensePublicKey: setting('MARKETPLACE_LICENSE_PUBLIC_KEY', 'license-public-key', text),
   entitlementFile: setting('ENTITLEMENT_FILE', 'entitlement-file', absoluteFile, '/var/run/marketplace/entitlement.json'),
   listen: setting('ENTITLEMENT_LISTEN', 'listen', listenAddress, '0.0.0.0:9797'),
-  registerDeadline: setting('ENTITLEMENT_REGISTER_DEADLINE', 'register-deadline', duration(1000, 24 * 3_600_000, 'from 1s to 24h'), '30m'),
+  registerDeadline: setting('ENTITLEMENT_REGISTER_DEADLINE', 'register-deadline', duration(1000, DAY, 'from 1s to 24h'), '30m'),
   logLevel: setting('LOG_LEVEL', 'log-level', oneOf(LOG_LEVELS), 'info'),
   kubernetesStatus: setting('ENTITLEMENT_KUBERNETES_STATUS', 'kubernetes-status', oneOf(KUBERNETES_STATUS_MODES), 'auto'),
   usageDimensions: setting('MARKETPLACE_USAGE_DIMENSIONS', 'usage-dimensions', dimensions),
   usageListen: setting('ENTITLEMENT_USAGE_LISTEN', 'usage-listen', listenAddress, '127.0.0.1:9798'),
 } as const;
 
-/** Settings a `run` cannot do without (the key: exactly one of its two forms). */
-const REQUIRED = new Set<string>(['MARKETPLACE_PRODUCT_CODE', 'MARKETPLACE_PUBLIC_KEY_FILE', 'MARKETPLACE_PUBLIC_KEY']);
+type RunSetting = keyof typeof RUN_SETTINGS;
 
-/** The table as the README documents it: variable, flag, default, required. */
-export const SETTINGS = Object.values(RUN_SETTINGS).map((s) => ({ env: s.variable, flag: s.flag, default: s.default, required: REQUIRED.has(s.variable) }));
+/** The settings each source needs, and the ones that belong to the other source and must not be set. */
+const SOURCE_SETTINGS: Readonly<Record<EntitlementSourceKind, { readonly required: readonly RunSetting[]; readonly only: readonly RunSetting[] }>> = {
+  'register-usage': { required: ['productCode'], only: ['productCode', 'publicKeyVersion', 'publicKeyFile', 'publicKey', 'trustedProductCodes', 'usageDimensions'] },
+  'license-manager': {
+    required: ['productSku', 'licenseEntitlements'],
+    only: ['productSku', 'trustedProductSkus', 'licenseEntitlements', 'checkoutType', 'licenseCheckInterval', 'licenseGrace', 'licensePublicKeyFile', 'licensePublicKey'],
+  },
+};
 
-export interface SidecarConfig {
+/** The table as the README documents it: variable, flag, default, and whether a source requires it. */
+export const SETTINGS = Object.entries(RUN_SETTINGS).map(([key, s]) => ({
+  env: s.variable,
+  flag: s.flag,
+  default: s.default,
+  required: key === 'publicKeyFile' || key === 'publicKey' || Object.values(SOURCE_SETTINGS).some((r) => r.required.includes(key as RunSetting)),
+}));
+
+/** Hourly products: RegisterUsage and the product's PS256 token. */
+export interface RegisterUsageConfig {
+  readonly kind: 'register-usage';
   readonly productCode: string;
   readonly publicKeyVersion: number;
   readonly publicKey: ProductPublicKey;
   /** Where the key came from, for the start-up log: a file path or the variable name. */
   readonly publicKeySource: string;
   readonly trustedProductCodes: readonly string[] | undefined;
+}
+
+/** Contract products: a license checked with License Manager. */
+export interface LicenseManagerConfig {
+  readonly kind: 'license-manager';
+  readonly productSku: string;
+  readonly trustedProductSkus: readonly string[] | undefined;
+  readonly entitlements: readonly LicenseEntitlement[];
+  readonly checkoutType: CheckoutType;
+  readonly checkIntervalMs: number;
+  readonly graceMs: number;
+  /** The issuer's key that verifies SignedToken (PS384); undefined: SignedToken is kept, not verified. */
+  readonly signingKey: { readonly key: ProductPublicKey; readonly source: string } | undefined;
+}
+
+export interface SidecarConfig {
+  readonly source: RegisterUsageConfig | LicenseManagerConfig;
   readonly entitlementFile: string;
   readonly listen: ListenAddress;
   readonly registerDeadlineMs: number;
   readonly logLevel: LogLevel;
   readonly kubernetesStatus: KubernetesStatusMode;
-  /** Custom-dimension metering; undefined when the product has no usage dimensions configured. */
+  /** Custom-dimension metering (RegisterUsage products only); undefined when no dimensions are configured. */
   readonly usage: UsageConfig | undefined;
 }
 
@@ -117,75 +142,39 @@ export class ConfigError extends Error {
   }
 }
 
-function checkWritableDirectory(dir: string): string | undefined {
-  try {
-    if (!statSync(dir).isDirectory()) return `its directory ${dir} is not a directory`;
-  } catch {
-    return `its directory ${dir} does not exist; mount the shared entitlement volume there`;
-  }
-  // access(W_OK) says yes to root on some read-only mounts; creating a file is the real test.
-  // A random name: a probe left by a kill -9 (the pid is 1 again in the next container) must not be in the way.
-  const probe = join(dir, `.entitlement-sidecar-probe-${randomBytes(6).toString('hex')}`);
-  try {
-    closeSync(openSync(probe, 'wx', 0o600));
-    unlinkSync(probe);
-    return undefined;
-  } catch (err) {
-    return `its directory ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'}); mount a writable volume there`;
-  }
-}
-
-/**
- * The key PEM from the file (bounded, a regular file; a link is followed, as ConfigMap and Secret
- * mounts are links) or the variable (bounded too). Exactly one of the two is given.
- */
-export function readPublicKeyText(keyFile: string | undefined, keyText: string | undefined): { pem: string } | { problem: string } {
-  if (keyFile === undefined) {
-    const pem = keyText ?? '';
-    if (Buffer.byteLength(pem) > MAX_PUBLIC_KEY_BYTES) {
-      return { problem: `MARKETPLACE_PUBLIC_KEY is ${Buffer.byteLength(pem)} bytes; a PEM public key is at most ${MAX_PUBLIC_KEY_BYTES}` };
-    }
-    return { pem };
-  }
-  try {
-    return { pem: readRegularFileSync(keyFile, MAX_PUBLIC_KEY_BYTES, { followSymlinks: true }).toString('utf8') };
-  } catch (err) {
-    if (err instanceof FileRefusedError) {
-      const why = err.reason === 'too-large' ? `is larger than ${MAX_PUBLIC_KEY_BYTES} bytes, far more than a PEM public key` : err.message.slice(keyFile.length + 1);
-      return { problem: `MARKETPLACE_PUBLIC_KEY_FILE ${keyFile} ${why}; give the path of the product's public key PEM` };
-    }
-    return { problem: `MARKETPLACE_PUBLIC_KEY_FILE ${keyFile} cannot be read (${fileErrorCode(err)})` };
-  }
-}
-
-/** The product's key from exactly one of its two settings: parsed, vetted, and where it came from. */
-export function productPublicKey(keyFile: string | undefined, keyText: string | undefined, problems: string[]): { key: ProductPublicKey; source: string } | undefined {
-  if (keyFile !== undefined && keyText !== undefined) {
-    problems.push('MARKETPLACE_PUBLIC_KEY_FILE and MARKETPLACE_PUBLIC_KEY are both set; set exactly one');
-    return undefined;
-  }
-  if (keyFile === undefined && keyText === undefined) {
-    problems.push('MARKETPLACE_PUBLIC_KEY_FILE or MARKETPLACE_PUBLIC_KEY is required: the RSA public key PEM AWS Marketplace issued for the product');
-    return undefined;
-  }
-  const read = readPublicKeyText(keyFile, keyText);
-  if ('problem' in read) {
-    problems.push(read.problem);
-    return undefined;
-  }
-  try {
-    return { key: parseProductPublicKey(read.pem), source: keyFile ?? 'MARKETPLACE_PUBLIC_KEY' };
-  } catch (err) {
-    if (!(err instanceof PublicKeyError)) throw err;
-    problems.push(`${keyFile !== undefined ? 'MARKETPLACE_PUBLIC_KEY_FILE' : 'MARKETPLACE_PUBLIC_KEY'} ${err.message}`);
-    return undefined;
-  }
-}
-
 /** Validates every setting of `run` and reports all problems together. Returns a frozen config. */
 export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEnv): SidecarConfig {
-  const { values: v, problems } = readSettings(RUN_SETTINGS, argv, env, { command: 'entitlement-sidecar run', blame: 'env' });
+  const read = readSettings(RUN_SETTINGS, argv, env, { command: 'entitlement-sidecar run', blame: 'env' });
+  const { values: v, problems, given } = read;
+  const kind = v.source ?? 'register-usage';
+  const other = kind === 'register-usage' ? 'license-manager' : 'register-usage';
+  for (const key of SOURCE_SETTINGS[other].only) {
+    if (given[key] && !SOURCE_SETTINGS[kind].only.includes(key)) {
+      problems.push(`${RUN_SETTINGS[key].variable} is a setting of ENTITLEMENT_SOURCE=${other}, and this sidecar runs with ENTITLEMENT_SOURCE=${kind}; unset it`);
+    }
+  }
+  const source = kind === 'register-usage' ? registerUsageConfig(v, problems) : licenseManagerConfig(v, problems);
+  if (v.entitlementFile !== undefined) {
+    const dirProblem = checkWritableDirectory(dirname(v.entitlementFile));
+    if (dirProblem !== undefined) problems.push(`ENTITLEMENT_FILE ${dirProblem}`);
+  }
+  const usage = v.usageDimensions === undefined || kind !== 'register-usage' ? undefined : usageConfig(v.usageDimensions, v.usageListen, v.listen, v.entitlementFile, problems);
 
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    source: source as RegisterUsageConfig | LicenseManagerConfig,
+    entitlementFile: v.entitlementFile as string,
+    listen: v.listen as ListenAddress,
+    registerDeadlineMs: v.registerDeadline as number,
+    logLevel: v.logLevel as LogLevel,
+    kubernetesStatus: v.kubernetesStatus as KubernetesStatusMode,
+    usage,
+  });
+}
+
+type Values = ReturnType<typeof readSettings<typeof RUN_SETTINGS>>['values'];
+
+function registerUsageConfig(v: Values, problems: string[]): RegisterUsageConfig | undefined {
   if (v.productCode === undefined && !problems.some((p) => p.startsWith('MARKETPLACE_PRODUCT_CODE'))) {
     problems.push('MARKETPLACE_PRODUCT_CODE is required: the product code of the AWS Marketplace listing');
   }
@@ -195,25 +184,41 @@ export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEn
       `MARKETPLACE_PRODUCT_CODE "${v.productCode}" is not one of MARKETPLACE_TRUSTED_PRODUCT_CODES (${v.trustedProductCodes.join(', ')}); the seller allows only those`,
     );
   }
-  if (v.entitlementFile !== undefined) {
-    const dirProblem = checkWritableDirectory(dirname(v.entitlementFile));
-    if (dirProblem !== undefined) problems.push(`ENTITLEMENT_FILE ${dirProblem}`);
-  }
-  const usage = v.usageDimensions === undefined ? undefined : usageConfig(v.usageDimensions, v.usageListen, v.listen, v.entitlementFile, problems);
-
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (v.productCode === undefined || key === undefined || v.publicKeyVersion === undefined) return undefined;
   return Object.freeze({
-    productCode: v.productCode as string,
-    publicKeyVersion: v.publicKeyVersion as number,
-    publicKey: (key as { key: ProductPublicKey }).key,
-    publicKeySource: (key as { source: string }).source,
+    kind: 'register-usage',
+    productCode: v.productCode,
+    publicKeyVersion: v.publicKeyVersion,
+    publicKey: key.key,
+    publicKeySource: key.source,
     trustedProductCodes: v.trustedProductCodes === undefined ? undefined : Object.freeze(v.trustedProductCodes),
-    entitlementFile: v.entitlementFile as string,
-    listen: v.listen as ListenAddress,
-    registerDeadlineMs: v.registerDeadline as number,
-    logLevel: v.logLevel as LogLevel,
-    kubernetesStatus: v.kubernetesStatus as KubernetesStatusMode,
-    usage,
+  });
+}
+
+function licenseManagerConfig(v: Values, problems: string[]): LicenseManagerConfig | undefined {
+  const named = (p: string) => problems.some((x) => x.startsWith(p));
+  if (v.productSku === undefined && !named('MARKETPLACE_PRODUCT_SKU')) {
+    problems.push('MARKETPLACE_PRODUCT_SKU is required with ENTITLEMENT_SOURCE=license-manager: the product ID (a UUID) from the AWS Marketplace Management Portal');
+  }
+  if (v.licenseEntitlements === undefined && !named('MARKETPLACE_LICENSE_ENTITLEMENTS')) {
+    problems.push('MARKETPLACE_LICENSE_ENTITLEMENTS is required with ENTITLEMENT_SOURCE=license-manager: the entitlements to check out, e.g. BasicTier:None,PremiumTier:None or Nodes:Count:1');
+  }
+  if (v.trustedProductSkus !== undefined && v.productSku !== undefined && !v.trustedProductSkus.includes(v.productSku)) {
+    problems.push(`MARKETPLACE_PRODUCT_SKU "${v.productSku}" is not one of MARKETPLACE_TRUSTED_PRODUCT_SKUS (${v.trustedProductSkus.join(', ')}); the seller allows only those`);
+  }
+  const signingKey = licensePublicKey(v.licensePublicKeyFile, v.licensePublicKey, problems);
+  if (v.productSku === undefined || v.licenseEntitlements === undefined || v.checkoutType === undefined || v.licenseCheckInterval === undefined || v.licenseGrace === undefined) {
+    return undefined;
+  }
+  return Object.freeze({
+    kind: 'license-manager',
+    productSku: v.productSku,
+    trustedProductSkus: v.trustedProductSkus === undefined ? undefined : Object.freeze(v.trustedProductSkus),
+    entitlements: Object.freeze(v.licenseEntitlements.map((e) => Object.freeze(e))),
+    checkoutType: v.checkoutType,
+    checkIntervalMs: v.licenseCheckInterval,
+    graceMs: v.licenseGrace,
+    signingKey,
   });
 }
 

@@ -131,7 +131,7 @@ export const OUTCOMES = {
     status: 'failed',
     retryable: false,
     sticky: false,
-    action: 'RegisterUsage kept failing transiently until ENTITLEMENT_REGISTER_DEADLINE; fix connectivity, then restart the task/pod.',
+    action: 'The call to AWS (RegisterUsage or CheckoutLicense) kept failing transiently until ENTITLEMENT_REGISTER_DEADLINE; fix connectivity, then restart the task/pod.',
   },
   UNEXPECTED_ERROR: {
     status: 'failed',
@@ -168,6 +168,58 @@ export const OUTCOMES = {
     retryable: false,
     sticky: false,
     action: 'The usage journal could not be opened: mount a writable volume at the directory of ENTITLEMENT_FILE, and remove whatever is at usage-journal.ndjson there if it is not the journal (a link, a FIFO, a directory).',
+  },
+  NO_LICENSE: {
+    status: 'not_entitled',
+    retryable: false,
+    sticky: false,
+    action:
+      'Buy or renew the contract for this product in AWS Marketplace from the account that runs the pod/task, and check the unit of each entitlement in MARKETPLACE_LICENSE_ENTITLEMENTS (a tier is None, a seat or node Count); the sidecar checks again every ENTITLEMENT_LICENSE_CHECK_INTERVAL.',
+  },
+  LICENSE_EXPIRED: {
+    status: 'not_entitled',
+    retryable: false,
+    sticky: false,
+    action: 'The contract has ended: the buyer renews it in AWS Marketplace; the sidecar sees the renewal at its next check, without a restart.',
+  },
+  LICENSE_INACTIVE: {
+    status: 'not_entitled',
+    retryable: false,
+    sticky: false,
+    action: 'The license is not available (suspended, deactivated or being deleted: see the message); the buyer resolves it with AWS Marketplace; the sidecar checks again every ENTITLEMENT_LICENSE_CHECK_INTERVAL.',
+  },
+  LICENSE_STALE: {
+    status: 'entitled',
+    retryable: false,
+    sticky: false,
+    action:
+      'None yet: License Manager could not be reached, so the last good license stays in force until ENTITLEMENT_LICENSE_GRACE runs out. Allow outbound HTTPS to license-manager.<region>.amazonaws.com (and, outside AWS, sts.<region>.amazonaws.com).',
+  },
+  LICENSE_CHECK_FAILED: {
+    status: 'failed',
+    retryable: false,
+    sticky: false,
+    action:
+      'License Manager could not be reached for longer than ENTITLEMENT_LICENSE_GRACE: allow outbound HTTPS to license-manager.<region>.amazonaws.com (and, outside AWS, sts.<region>.amazonaws.com); the sidecar keeps checking and recovers by itself.',
+  },
+  LICENSE_ACCESS_DENIED: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action:
+      "Allow license-manager:CheckoutLicense, CheckInLicense, ExtendLicenseConsumption, GetLicense and ListReceivedLicenses (the managed policy AWSLicenseManagerConsumptionPolicy) in the task role (ECS) or the IRSA role (EKS); the node's instance role is refused.",
+  },
+  LICENSE_REQUEST_INVALID: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action: 'License Manager refused the request as malformed: check MARKETPLACE_PRODUCT_SKU and MARKETPLACE_LICENSE_ENTITLEMENTS.',
+  },
+  LICENSE_REDIRECTED: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action: "License Manager sent the check to the license's home region and could not be followed there: set AWS_REGION to the license's home region, or check AWS_ENDPOINT_URL_LICENSE_MANAGER.",
   },
   DENIAL_RECORD_UNREADABLE: {
     status: 'failed',

@@ -5,14 +5,32 @@ import type { OutcomeCode, Status } from './outcomes.js';
  * readiness condition) are told about it. Part of the library: an app that asks `/healthz` reads this.
  */
 
-/** What `/healthz` says about a verified entitlement. */
-export interface EntitlementSummary {
+/** What `/healthz` says about a verified entitlement: an hourly product's token. */
+export interface RegisterUsageSummary {
+  readonly source: 'register-usage';
   readonly productCode: string;
   readonly publicKeyVersion: number;
   readonly issuedAt: string | null;
   readonly verifiedAt: string;
   readonly entitlementFile: string;
 }
+
+/** ... or a contract product's license: its tier or quantity, and how fresh the check is. */
+export interface LicenseSummary {
+  readonly source: 'license-manager';
+  readonly productSku: string;
+  readonly licenseArn: string;
+  readonly checkoutType: 'PROVISIONAL' | 'PERPETUAL';
+  readonly entitlements: readonly { readonly name: string; readonly unit: string; readonly value: string | null }[];
+  readonly issuedAt: string;
+  readonly expiration: string;
+  readonly checkedAt: string;
+  readonly stale: boolean;
+  readonly signedTokenVerified: boolean;
+  readonly entitlementFile: string;
+}
+
+export type EntitlementSummary = RegisterUsageSummary | LicenseSummary;
 
 export interface Snapshot {
   readonly status: Status;

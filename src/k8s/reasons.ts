@@ -40,6 +40,16 @@ export const REASONS = {
   ENTITLEMENT_WRITE_FAILED: 'EntitlementWriteFailed',
   // Not AWS's answer either: what is on the volume cannot be trusted.
   DENIAL_RECORD_UNREADABLE: 'DenialRecordUnreadable',
+  // Contract products (License Manager).
+  NO_LICENSE: 'NoLicense',
+  LICENSE_EXPIRED: 'LicenseExpired',
+  LICENSE_INACTIVE: 'LicenseInactive',
+  // Still entitled on the last good license: the Warning the buyer needs before the grace runs out.
+  LICENSE_STALE: 'LicenseNotRefreshed',
+  LICENSE_CHECK_FAILED: 'LicenseCheckFailed',
+  LICENSE_ACCESS_DENIED: 'Misconfigured',
+  LICENSE_REQUEST_INVALID: 'Misconfigured',
+  LICENSE_REDIRECTED: 'Misconfigured',
   // A token that does not verify is not "the customer is not subscribed": the fix is the key configuration.
   TOKEN_INVALID: 'TokenRejected',
   TOKEN_MISMATCH: 'TokenRejected',
@@ -76,13 +86,14 @@ export function eventsFor(snapshot: Snapshot): PodEvent[] {
   if (snapshot.code !== 'REGISTERING') {
     events.push({
       reason: REASONS[snapshot.code],
-      // Anything short of a verified entitlement keeps the paid app from starting: that deserves a Warning.
-      type: snapshot.status === 'entitled' ? 'Normal' : 'Warning',
+      // Anything short of a verified, current entitlement deserves a Warning (a stale license still entitles).
+      type: snapshot.code === 'ENTITLED' ? 'Normal' : 'Warning',
       message: operatorMessage(snapshot),
     });
   }
   if (snapshot.publicKeyRotationTimestamp !== undefined) {
-    const version = snapshot.entitlement?.publicKeyVersion;
+    const e = snapshot.entitlement;
+    const version = e !== undefined && e.source === 'register-usage' ? e.publicKeyVersion : undefined;
     events.push({
       reason: KEY_ROTATION_REASON,
       type: 'Warning',

@@ -16,6 +16,11 @@ export interface SidecarMetrics {
   readonly verifiedTimestamp: Gauge;
   readonly keyRotationTimestamp: Gauge;
   readonly buildInfo: Gauge<'version' | 'node_version'>;
+  /** License Manager calls by operation (checkout, extend, get, checkin) and outcome code. */
+  readonly licenseCalls: Counter<'operation' | 'outcome'>;
+  /** 1 while the last good license is in force without a fresh check (the grace period). */
+  readonly licenseStale: Gauge;
+  readonly licenseChecked: Gauge;
   setStatus(status: Status): void;
 }
 
@@ -60,6 +65,24 @@ export function createMetrics(version: string): SidecarMetrics {
     labelNames: ['version', 'node_version'] as const,
     registers: [registry],
   });
+  const licenseCalls = new Counter({
+    name: `${p}license_calls_total`,
+    help: 'License Manager calls by operation (checkout, extend, get, checkin) and outcome code (contract products).',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [registry],
+  });
+  const licenseStale = new Gauge({
+    name: `${p}license_stale`,
+    help: '1 while License Manager cannot be reached and the last good license stays in force (ENTITLEMENT_LICENSE_GRACE), else 0.',
+    registers: [registry],
+  });
+  const licenseChecked = new Gauge({
+    name: `${p}license_checked_timestamp_seconds`,
+    help: 'Unix time License Manager last confirmed the license; 0 until then.',
+    registers: [registry],
+  });
+  licenseStale.set(0);
+  licenseChecked.set(0);
   buildInfo.set({ version, node_version: process.version }, 1);
   entitled.set(0);
   verifiedTimestamp.set(0);
@@ -69,5 +92,18 @@ export function createMetrics(version: string): SidecarMetrics {
     entitled.set(current === 'entitled' ? 1 : 0);
   };
   setStatus('pending');
-  return { registry, entitled, status, registerAttempts, registerDuration, verifiedTimestamp, keyRotationTimestamp, buildInfo, setStatus };
+  return {
+    registry,
+    entitled,
+    status,
+    registerAttempts,
+    registerDuration,
+    verifiedTimestamp,
+    keyRotationTimestamp,
+    buildInfo,
+    licenseCalls,
+    licenseStale,
+    licenseChecked,
+    setStatus,
+  };
 }

@@ -1,12 +1,14 @@
 import type { KeyObject } from 'node:crypto';
 import { registerWithRetry } from '../aws/register-usage.js';
 import { TokenVerificationError, verifyRegistrationToken } from '../entitlement/token.js';
+import { verifyEntitlementFile } from '../entitlement/verify-file.js';
 import { aborted, ok, outcome, type EntitlementSource } from './source.js';
 
 /**
  * Entitlement for hourly-priced products: RegisterUsage with the product code, the key version and a
  * fresh nonce, then the returned PS256 token verified against the product's key and the request sent.
- * AWS throws its entitlement errors only on a pod's first call, so denials are recorded.
+ * AWS throws its entitlement errors only on a pod's first call, so denials are recorded. Nothing needs
+ * to keep running: AWS bills running tasks and pods from the registration on.
  */
 
 export interface RegisterUsageProduct {
@@ -18,11 +20,23 @@ export interface RegisterUsageProduct {
 export function registerUsageSource(product: RegisterUsageProduct): EntitlementSource {
   return {
     call: 'RegisterUsage',
+    product: product.productCode,
     recordsDenials: true,
+    stopBudgetMs: 0,
     async acquire(ctx) {
       const result = await registerWithRetry(
         { productCode: product.productCode, publicKeyVersion: product.publicKeyVersion },
-        { client: ctx.aws.metering(ctx.region), signal: ctx.signal, policy: ctx.policy, now: ctx.now, onAttempt: ctx.onAttempt },
+        {
+          client: ctx.aws.metering(ctx.region),
+          signal: ctx.signal,
+          policy: ctx.policy,
+          now: ctx.now,
+          onAttempt: (a) => {
+            ctx.metrics.registerAttempts.inc({ outcome: a.code });
+            ctx.metrics.registerDuration.observe(a.durationMs / 1000);
+            ctx.onAttempt(a);
+          },
+        },
       );
       if (result.kind === 'aborted') return aborted;
       if (result.kind === 'failed') {
@@ -50,6 +64,7 @@ export function registerUsageSource(product: RegisterUsageProduct): EntitlementS
       const rotation = result.publicKeyRotationTimestamp;
       return ok({
         record: {
+          source: 'register-usage',
           productCode: claims.productCode,
           publicKeyVersion: claims.publicKeyVersion,
           nonce: claims.nonce,
@@ -58,12 +73,20 @@ export function registerUsageSource(product: RegisterUsageProduct): EntitlementS
           verifiedAt: verifiedAt.toISOString(),
           publicKeyRotationTimestamp: rotation?.toISOString() ?? null,
         },
-        summary: { productCode: claims.productCode, publicKeyVersion: claims.publicKeyVersion, issuedAt, verifiedAt: verifiedAt.toISOString() },
+        summary: { source: 'register-usage', productCode: claims.productCode, publicKeyVersion: claims.publicKeyVersion, issuedAt, verifiedAt: verifiedAt.toISOString() },
         message: `entitled to ${claims.productCode}; token verified with key version ${claims.publicKeyVersion}`,
         verifiedAt,
         publicKeyRotation: rotation,
         attempts: result.attempts,
       });
+    },
+    async earlierFile(path, now) {
+      try {
+        const v = await verifyEntitlementFile(path, { publicKey: product.publicKey, productCode: product.productCode, publicKeyVersion: product.publicKeyVersion, now });
+        return v.verifiedAt || 'an unknown time';
+      } catch {
+        return undefined;
+      }
     },
   };
 }

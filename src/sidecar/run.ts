@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createMeteringClient, meteringEndpointOverride, type AwsClients } from '../aws/clients.js';
+import { AWS_MARKETPLACE_KEY_FINGERPRINT, createLicenseManagerClient, licenseManagerEndpointOverride } from '../aws/license-manager.js';
 import { DEFAULT_RETRY_POLICY } from '../aws/retry.js';
 import type { SidecarConfig } from '../config/settings.js';
 import type { Observer, Snapshot } from '../entitlement/status.js';
@@ -16,7 +17,9 @@ import { createMetrics } from './metrics.js';
 import { createProbeServer } from './probe-server.js';
 import { registerUsageSource } from './register-usage-source.js';
 import { EntitlementState } from './state.js';
-import { decide, type Run, type Tuning } from './steps.js';
+import { licenseManagerSource } from './license-manager-source.js';
+import type { EntitlementSource, Watch, WatchEvents } from './source.js';
+import { announceEntitled, decide, settle, sourceContext, writeEntitlementFile, type Run, type Tuning } from './steps.js';
 
 /**
  * The sidecar: wires the probe server, metrics, Kubernetes status and the entitlement source together,
@@ -61,8 +64,19 @@ export interface Sidecar {
  * of 30 s set in ecs/task-definition.json.
  */
 export const USAGE_DRAIN_MS = 20_000;
-export function stopBudgetMs(config: Pick<SidecarConfig, 'usage'>): number {
-  return config.usage === undefined ? 1800 : USAGE_DRAIN_MS + 2000;
+/** A contract product's seat is checked in at stop: this long at most, within the same grace periods. */
+export const CHECK_IN_ON_STOP_MS = 4000;
+export function stopBudgetMs(config: Pick<SidecarConfig, 'usage' | 'source'>): number {
+  if (config.usage !== undefined) return USAGE_DRAIN_MS + 2000;
+  return config.source.kind === 'license-manager' ? CHECK_IN_ON_STOP_MS + 2000 : 1800;
+}
+
+/** The entitlement source the configuration names. */
+export function sourceFor(config: SidecarConfig): EntitlementSource {
+  const s = config.source;
+  return s.kind === 'register-usage'
+    ? registerUsageSource({ productCode: s.productCode, publicKeyVersion: s.publicKeyVersion, publicKey: s.publicKey.key })
+    : licenseManagerSource(s);
 }
 
 const KUBERNETES_FLUSH_ON_STOP_MS = 1000;
@@ -70,7 +84,16 @@ const KUBERNETES_FLUSH_ON_STOP_MS = 1000;
 /** The real AWS clients: one credential chain (IRSA, task role, ...) shared by every client. */
 export function defaultAwsClients(env: NodeJS.ProcessEnv): AwsClients {
   const credentials = defaultProvider();
-  return { credentials, metering: (region) => createMeteringClient(region, env, credentials) };
+  const licenseManagers = new Map<string, ReturnType<typeof createLicenseManagerClient>>();
+  return {
+    credentials,
+    metering: (region) => createMeteringClient(region, env, credentials),
+    licenseManager: (region) => {
+      let client = licenseManagers.get(region);
+      if (client === undefined) licenseManagers.set(region, (client = createLicenseManagerClient(region, env, credentials)));
+      return client;
+    },
+  };
 }
 
 export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
@@ -118,7 +141,7 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
     now,
     aws: deps.aws ?? defaultAwsClients(deps.env),
     tuning: { retry: DEFAULT_RETRY_POLICY, ...deps.tuning },
-    source: registerUsageSource({ productCode: config.productCode, publicKeyVersion: config.publicKeyVersion, publicKey: config.publicKey.key }),
+    source: sourceFor(config),
     state,
     metrics,
     podEvent: kubernetes.event,
@@ -127,8 +150,15 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
     intake,
   };
   let usage: UsageRuntime | undefined;
+  let watch: Watch | undefined;
+  let region: string | undefined;
   const decision = decide(run).then((d) => {
     usage = d?.usage;
+    region = d?.region;
+    // A source that keeps the entitlement current (License Manager) watches from here on.
+    if (d !== undefined && region !== undefined && run.source.watch !== undefined && !signal.aborted) {
+      watch = run.source.watch(sourceContext(run, region), d.entitlement, watchEvents(run));
+    }
     return d;
   });
   const stopped = (async () => {
@@ -136,7 +166,9 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
       await decision;
       if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     } finally {
-      // The pod's current hour of usage goes out before the probe server closes.
+      await watch?.stop();
+      // What the source took (a seat) goes back, and the pod's current hour of usage goes out, before the probe server closes.
+      if (region !== undefined) await run.source.release?.(sourceContext({ ...run, signal: new AbortController().signal }, region), now() + CHECK_IN_ON_STOP_MS);
       if (usage !== undefined) await usage.stop(now() + USAGE_DRAIN_MS);
       else if (intake !== undefined) await closeServer(intake);
       await closeServer(server);
@@ -157,20 +189,75 @@ export async function runSidecar(deps: SidecarDeps): Promise<Snapshot> {
   return (await startSidecar(deps)).stopped;
 }
 
-/** The effective configuration, once, secrets left out on purpose (the key by its fingerprint only). */
+/**
+ * What a source's watch reports, made visible: the file rewritten (atomically, as at start), /healthz,
+ * metrics, a log line and, through the observers, an Event and the condition. A repeat of the same
+ * outcome is only logged: the first Event said it.
+ */
+function watchEvents(run: Run): WatchEvents {
+  const { logger, state, config } = run;
+  return {
+    async entitled(entitlement) {
+      const written = await writeEntitlementFile(run, entitlement);
+      if (written.kind === 'outcome') await settle(run, written.outcome);
+      else announceEntitled(run, entitlement, written.value);
+    },
+    async refreshed(entitlement) {
+      const written = await writeEntitlementFile(run, entitlement);
+      if (written.kind === 'outcome') await settle(run, written.outcome);
+      else state.refresh({ ...entitlement.summary, entitlementFile: config.entitlementFile });
+    },
+    async stale(entitlement, why, until) {
+      await writeEntitlementFile(run, entitlement);
+      state.set({
+        code: 'LICENSE_STALE',
+        message: `${why}; the license checked at ${entitlement.summary.source === 'license-manager' ? entitlement.summary.checkedAt : '?'} stays in force until ${until.toISOString()}`,
+        entitlement: { ...entitlement.summary, entitlementFile: config.entitlementFile },
+      });
+    },
+    async lost(reason) {
+      if (state.current.code === reason.code && state.current.status !== 'entitled') {
+        logger.info({ code: reason.code }, `still not entitled: ${reason.message}`);
+        return;
+      }
+      await settle(run, reason);
+    },
+  };
+}
+
+/** The effective configuration, once, secrets left out on purpose (keys by their fingerprints only). */
 function logStart(deps: SidecarDeps, listening: string): void {
   const { config } = deps;
+  const s = config.source;
+  const source =
+    s.kind === 'register-usage'
+      ? {
+          source: s.kind,
+          productCode: s.productCode,
+          publicKeyVersion: s.publicKeyVersion,
+          publicKey: { source: s.publicKeySource, bits: s.publicKey.bits, fingerprint: s.publicKey.fingerprint },
+          trustedProductCodes: s.trustedProductCodes,
+          endpointOverride: meteringEndpointOverride(deps.env),
+        }
+      : {
+          source: s.kind,
+          productSku: s.productSku,
+          trustedProductSkus: s.trustedProductSkus,
+          licenseEntitlements: s.entitlements.map((e) => `${e.name}:${e.unit}${e.value === undefined ? '' : `:${e.value}`}`),
+          checkoutType: s.checkoutType,
+          keyFingerprint: AWS_MARKETPLACE_KEY_FINGERPRINT,
+          licenseCheckIntervalMs: s.checkIntervalMs,
+          licenseGraceMs: s.graceMs,
+          signedTokenKey: s.signingKey === undefined ? undefined : { source: s.signingKey.source, fingerprint: s.signingKey.key.fingerprint },
+          endpointOverride: licenseManagerEndpointOverride(deps.env),
+        };
   deps.logger.info(
     {
       version: deps.version,
-      productCode: config.productCode,
-      publicKeyVersion: config.publicKeyVersion,
-      publicKey: { source: config.publicKeySource, bits: config.publicKey.bits, fingerprint: config.publicKey.fingerprint },
-      trustedProductCodes: config.trustedProductCodes,
+      ...source,
       entitlementFile: config.entitlementFile,
       listen: listening,
       registerDeadlineMs: config.registerDeadlineMs,
-      endpointOverride: meteringEndpointOverride(deps.env),
       kubernetesStatus: config.kubernetesStatus,
       usage: config.usage === undefined ? undefined : { dimensions: config.usage.dimensions, journal: config.usage.journalFile },
     },

@@ -10,14 +10,13 @@ import type { SidecarConfig } from '../config/settings.js';
 import { writeEntitlement } from '../entitlement/file.js';
 import { OUTCOMES } from '../entitlement/outcomes.js';
 import type { Snapshot, SnapshotInput } from '../entitlement/status.js';
-import { verifyEntitlementFile } from '../entitlement/verify-file.js';
 import { removeIfExists, removeStaleTemporaries } from '../shared/atomic-file.js';
 import { scrubSecrets } from '../shared/scrub.js';
 import type { Now } from '../shared/time.js';
 import { startMetering, type UsageRuntime } from '../usage/index.js';
 import { denialPathFor, readDenial, writeDenial } from './denial.js';
 import type { SidecarMetrics } from './metrics.js';
-import { aborted, ok, outcome, type Entitlement, type EntitlementSource, type Ok, type Outcome, type Step } from './source.js';
+import { aborted, ok, outcome, type Aborted, type Entitlement, type EntitlementSource, type Ok, type Outcome, type SourceContext, type Step } from './source.js';
 import type { EntitlementState } from './state.js';
 
 /**
@@ -60,10 +59,14 @@ export interface Run {
   readonly intake: Server | undefined;
 }
 
-/** The result of start-up: entitled (with usage metering, when configured), or an outcome to settle. */
+/** The result of start-up: entitled (with usage metering, when configured), or an outcome settled. */
 export interface Decision {
   readonly snapshot: Snapshot;
   readonly usage: UsageRuntime | undefined;
+  /** The region found (a source's watch needs it), unless start-up ended before. */
+  readonly region: string | undefined;
+  /** What the source acquired, when the pod is entitled. */
+  readonly entitlement: Entitlement | undefined;
 }
 
 /** Runs the start-up steps in order; undefined when stopped before an outcome. */
@@ -71,18 +74,21 @@ export async function decide(run: Run): Promise<Decision | undefined> {
   await clearStaleTemporaries(run);
   const acquired = await acquire(run);
   if (acquired.kind === 'aborted') return undefined;
-  if (acquired.kind === 'outcome') return { snapshot: await settle(run, acquired.outcome), usage: undefined };
-  const usage = await startUsageMetering(run, acquired.value.region);
+  const region = acquired.kind === 'ok' ? acquired.value.region : acquired.region;
+  const ended = (snapshot: Snapshot, usage?: UsageRuntime): Decision => ({ snapshot, usage, region, entitlement: undefined });
+  if (acquired.kind === 'outcome') return ended(await settle(run, acquired.outcome));
+  const usage = await startUsageMetering(run, region as string);
   if (usage.kind === 'aborted') return undefined;
-  if (usage.kind === 'outcome') return { snapshot: await settle(run, usage.outcome), usage: undefined };
-  const written = await writeEntitlementFile(run, acquired.value.entitlement);
+  if (usage.kind === 'outcome') return ended(await settle(run, usage.outcome));
+  const { entitlement } = acquired.value;
+  const written = await writeEntitlementFile(run, entitlement);
   // Usage metering already runs: it is drained at shutdown either way.
-  if (written.kind === 'outcome') return { snapshot: await settle(run, written.outcome), usage: usage.value };
-  return { snapshot: announceEntitled(run, acquired.value.entitlement, written.value), usage: usage.value };
+  if (written.kind === 'outcome') return ended(await settle(run, written.outcome), usage.value);
+  return { snapshot: announceEntitled(run, entitlement, written.value), usage: usage.value, region, entitlement };
 }
 
 /** The steps up to a verified entitlement: a recorded denial, the region, the credentials, the source's call. */
-async function acquire(run: Run): Promise<Step<{ region: string; entitlement: Entitlement }>> {
+async function acquire(run: Run): Promise<Ok<{ region: string; entitlement: Entitlement }> | (Outcome & { region?: string }) | Aborted> {
   if (run.source.recordsDenials) {
     const recalled = await recallDenial(run);
     if (recalled.kind !== 'ok') return recalled;
@@ -90,8 +96,10 @@ async function acquire(run: Run): Promise<Step<{ region: string; entitlement: En
   const region = await findRegion(run);
   if (region.kind !== 'ok') return region;
   const credentials = await prepareCredentials(run);
+  if (credentials.kind === 'outcome') return { ...credentials, region: region.value };
   if (credentials.kind !== 'ok') return credentials;
   const entitlement = await run.source.acquire(sourceContext(run, region.value));
+  if (entitlement.kind === 'outcome') return { ...entitlement, region: region.value };
   if (entitlement.kind !== 'ok') return entitlement;
   return ok({ region: region.value, entitlement: entitlement.value });
 }
@@ -107,7 +115,7 @@ export async function clearStaleTemporaries(run: Run): Promise<void> {
 /** A denial recorded earlier in this pod/task is the answer again, without calling AWS. */
 export async function recallDenial(run: Run): Promise<Step<void>> {
   const { config, logger } = run;
-  const denial = await readDenial(config.entitlementFile, config.productCode);
+  const denial = await readDenial(config.entitlementFile, run.source.product);
   switch (denial.kind) {
     case 'denied':
       return outcome({
@@ -124,7 +132,7 @@ export async function recallDenial(run: Run): Promise<Step<void>> {
     case 'foreign':
       // Never this product's answer, and its text is not shown: another product's sidecar shares the volume.
       logger.warn(
-        { path: denial.path, recordedFor: denial.productCode, productCode: config.productCode },
+        { path: denial.path, recordedFor: denial.productCode, productCode: run.source.product },
         `a denial record for another product (${denial.productCode}) is next to the entitlement file; it is not this product's and is ignored`,
       );
       return ok(undefined);
@@ -168,11 +176,11 @@ export async function prepareCredentials(run: Run): Promise<Step<void>> {
 /** Custom-dimension products: MeterUsage must work for every dimension before the app starts. */
 export async function startUsageMetering(run: Run, region: string): Promise<Step<UsageRuntime | undefined>> {
   const { config } = run;
-  if (config.usage === undefined) return ok(undefined);
+  if (config.usage === undefined || config.source.kind !== 'register-usage') return ok(undefined);
   const started = await startMetering({
     config: config.usage,
     client: run.aws.metering(region),
-    productCode: config.productCode,
+    productCode: config.source.productCode,
     logger: run.logger,
     registry: run.metrics.registry,
     now: run.now,
@@ -202,7 +210,7 @@ export async function writeEntitlementFile(run: Run, entitlement: Entitlement): 
     return ok(undefined);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    const kept = await earlierEntitlement(config, new Date(run.now()));
+    const kept = await run.source.earlierFile?.(config.entitlementFile, new Date(run.now()));
     if (kept === undefined) return outcome({ code: 'ENTITLEMENT_WRITE_FAILED', message: `writing ${config.entitlementFile} failed (${code})` });
     logger.warn(
       { entitlementFile: config.entitlementFile, errno: code, keptFileVerifiedAt: kept },
@@ -210,21 +218,6 @@ export async function writeEntitlementFile(run: Run, entitlement: Entitlement): 
     );
     run.marks.written = performance.now();
     return ok(kept);
-  }
-}
-
-/** The verifiedAt of an entitlement file an earlier run in this pod wrote, if it verifies for this configuration. */
-async function earlierEntitlement(config: SidecarConfig, now: Date): Promise<string | undefined> {
-  try {
-    const v = await verifyEntitlementFile(config.entitlementFile, {
-      publicKey: config.publicKey.key,
-      productCode: config.productCode,
-      publicKeyVersion: config.publicKeyVersion,
-      now,
-    });
-    return v.verifiedAt || 'an unknown time';
-  } catch {
-    return undefined;
   }
 }
 
@@ -236,7 +229,7 @@ export function announceEntitled(run: Run, entitlement: Entitlement, keptFileVer
   if (rotation !== undefined) {
     metrics.keyRotationTimestamp.set(rotation.getTime() / 1000);
     logger.warn(
-      { publicKeyVersion: config.publicKeyVersion, publicKeyRotationTimestamp: rotation.toISOString() },
+      { publicKeyVersion: entitlement.record.source === 'register-usage' ? entitlement.record.publicKeyVersion : undefined, publicKeyRotationTimestamp: rotation.toISOString() },
       'AWS reports this public key version has expired (PublicKeyRotationTimestamp): the seller must ship a new MARKETPLACE_PUBLIC_KEY_VERSION and key',
     );
   }
@@ -274,7 +267,7 @@ export async function settle(run: Run, input: SnapshotInput): Promise<Snapshot> 
       await writeDenial(config.entitlementFile, {
         code: input.code,
         status: OUTCOMES[input.code].status,
-        productCode: config.productCode,
+        productCode: run.source.product,
         awsError: input.awsError,
         message: input.message,
         deniedAt: at.toISOString(),
@@ -293,19 +286,20 @@ export async function settle(run: Run, input: SnapshotInput): Promise<Snapshot> 
 }
 
 /** The source's view of the run: the region, the clients, the retry policy with what is left of the deadline. */
-function sourceContext(run: Run, region: string) {
-  const { logger, metrics, state } = run;
+export function sourceContext(run: Run, region: string): SourceContext {
+  const { logger, state } = run;
   return {
     region,
     aws: run.aws,
+    env: run.env,
     signal: run.signal,
     logger,
+    metrics: run.metrics,
     now: run.now,
     policy: { ...run.tuning.retry, deadlineMs: remainingMs(run) },
+    entitlementFile: run.config.entitlementFile,
     mark: (phase: 'called' | 'verified') => (run.marks[phase] = performance.now()),
     onAttempt: (a: AttemptReport) => {
-      metrics.registerAttempts.inc({ outcome: a.code });
-      metrics.registerDuration.observe(a.durationMs / 1000);
       if (a.nextDelayMs === undefined) return;
       const why = a.detail === undefined ? '' : ` (${a.detail})`;
       state.set({ code: a.code, message: `attempt ${a.attempt}: ${a.awsError ?? a.code}${why}; retrying in ${a.nextDelayMs} ms`, awsError: a.awsError });

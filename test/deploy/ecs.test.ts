@@ -209,7 +209,7 @@ describe('the task definition matches the sidecar and its image', () => {
     expect(app.readonlyRootFilesystem).toBe(true);
     // The sidecar exits within 2 s of SIGTERM (see the image test), or, metering custom dimensions, after
     // sending the task's current hour for up to USAGE_DRAIN_MS; ECS waits stopTimeout before SIGKILL.
-    expect(sidecar.stopTimeout).toBeGreaterThanOrEqual(Math.ceil(stopBudgetMs({ usage: {} as never }) / 1000) + 5);
+    expect(sidecar.stopTimeout).toBeGreaterThanOrEqual(Math.ceil(stopBudgetMs({ usage: {} as never, source: { kind: 'register-usage' } as never }) / 1000) + 5);
     expect(sidecar.stopTimeout).toBeLessThanOrEqual(120);
   });
 

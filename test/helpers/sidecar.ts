@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
+import { LicenseManagerClient } from '@aws-sdk/client-license-manager';
 import type { AwsClients, MeteringClient } from '../../src/aws/clients.js';
+import type { LicenseClient } from '../../src/aws/license-manager.js';
 import { loadSidecarConfig, type SidecarConfig } from '../../src/config/settings.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import type { Observer, Snapshot } from '../../src/entitlement/status.js';
@@ -8,6 +10,7 @@ import type { Now } from '../../src/shared/time.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar/run.js';
 import type { Tuning } from '../../src/sidecar/steps.js';
 import { CREDENTIAL, meteringClient, REGION } from './emulator.js';
+import { signOnClock } from './clock.js';
 import { captureLogs } from './logs.js';
 import { tempDir } from './tmp.js';
 
@@ -29,6 +32,8 @@ export interface TestSidecarOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The Metering client; default the real SDK client pointed at the emulator. */
   readonly client?: () => MeteringClient;
+  /** The License Manager client for a region; default the real SDK client pointed at the emulator. */
+  readonly licenseClient?: (region: string) => LicenseClient;
   readonly now?: Now;
   readonly tuning?: Partial<Tuning>;
   readonly fileRoot?: string;
@@ -52,9 +57,10 @@ export interface TestSidecar {
 
 /** The settings the harness starts a sidecar with, before `overrides`. */
 export function testSettings(emu: Pick<Emulator, 'publicKeyPem'>, dir: string, overrides: Readonly<Record<string, string | undefined>> = {}) {
+  // A contract product (License Manager) has no product code or token key.
+  const product = overrides.ENTITLEMENT_SOURCE === 'license-manager' ? {} : { MARKETPLACE_PRODUCT_CODE: 'prod-abc123', MARKETPLACE_PUBLIC_KEY: emu.publicKeyPem };
   return {
-    MARKETPLACE_PRODUCT_CODE: 'prod-abc123',
-    MARKETPLACE_PUBLIC_KEY: emu.publicKeyPem,
+    ...product,
     ENTITLEMENT_FILE: join(dir, 'entitlement.json'),
     ENTITLEMENT_LISTEN: '127.0.0.1:0',
     ENTITLEMENT_REGISTER_DEADLINE: '30s',
@@ -62,12 +68,28 @@ export function testSettings(emu: Pick<Emulator, 'publicKeyPem'>, dir: string, o
   };
 }
 
-/** AWS clients for the in-process sidecar: static emulator credentials and the given Metering client. */
-export function testAwsClients(client: () => MeteringClient): AwsClients {
+/** AWS clients for the in-process sidecar: static emulator credentials and the given clients. */
+export function testAwsClients(client: () => MeteringClient, licenseClient: (region: string) => LicenseClient): AwsClients {
   return {
     credentials: async () => ({ accessKeyId: CREDENTIAL.accessKeyId, secretAccessKey: CREDENTIAL.secretAccessKey }),
     metering: () => client(),
+    licenseManager: (region) => licenseClient(region),
   };
+}
+
+/** The real License Manager SDK client, over real HTTP, pointed at the emulator (signing on `now` when given). */
+export function licenseClient(emu: Pick<Emulator, 'url'>, options: { region?: string; now?: () => Date; accessKeyId?: string; secretAccessKey?: string; sessionToken?: string } = {}): LicenseManagerClient {
+  const client = new LicenseManagerClient({
+    endpoint: emu.url,
+    region: options.region ?? REGION,
+    maxAttempts: 1,
+    credentials: {
+      accessKeyId: options.accessKeyId ?? CREDENTIAL.accessKeyId,
+      secretAccessKey: options.secretAccessKey ?? CREDENTIAL.secretAccessKey,
+      ...(options.sessionToken === undefined ? {} : { sessionToken: options.sessionToken }),
+    },
+  });
+  return options.now === undefined ? client : signOnClock(client, options.now);
 }
 
 /** Starts the sidecar in-process against `emu` and waits for its first outcome. */
@@ -83,7 +105,7 @@ export async function startTestSidecar(emu: Emulator, options: TestSidecarOption
     signal: controller.signal,
     version: '0.0.0-test',
     tuning: { retry: { throttled: QUICK, transient: QUICK, attemptTimeoutMs: 10_000 }, ...options.tuning },
-    aws: testAwsClients(options.client ?? (() => meteringClient(emu))),
+    aws: testAwsClients(options.client ?? (() => meteringClient(emu)), options.licenseClient ?? ((region) => licenseClient(emu, { region }))),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.fileRoot === undefined ? {} : { fileRoot: options.fileRoot }),
     ...(options.observers === undefined ? {} : { observers: options.observers }),

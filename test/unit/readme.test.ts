@@ -73,6 +73,7 @@ describe('the README tables match the code, both ways', () => {
     const metricsAfterAnAttempt = sidecarRegistry();
     metricsAfterAnAttempt.registerAttempts.inc({ outcome: 'ENTITLED' });
     metricsAfterAnAttempt.registerDuration.observe(0.1);
+    metricsAfterAnAttempt.licenseCalls.inc({ operation: 'checkout', outcome: 'ENTITLED' });
     const labelsOf = Object.fromEntries(
       (await metricsAfterAnAttempt.registry.getMetricsAsJSON()).map((m) => [
         m.name,

@@ -171,6 +171,15 @@ describe('Kubernetes status through the real @kubernetes/client-node', () => {
     ['USAGE_UNAVAILABLE', 'UsageUnavailable', 'Warning', 'False', ['ENTITLEMENT_FILE', 'usage-journal.ndjson']],
     ['ENTITLEMENT_WRITE_FAILED', 'EntitlementWriteFailed', 'Warning', 'False', ['ENTITLEMENT_FILE']],
     ['DENIAL_RECORD_UNREADABLE', 'DenialRecordUnreadable', 'Warning', 'False', ['ENTITLEMENT_FILE', 'fresh volume']],
+    ['NO_LICENSE', 'NoLicense', 'Warning', 'False', ['MARKETPLACE_LICENSE_ENTITLEMENTS', 'ENTITLEMENT_LICENSE_CHECK_INTERVAL']],
+    ['LICENSE_EXPIRED', 'LicenseExpired', 'Warning', 'False', ['renews it']],
+    ['LICENSE_INACTIVE', 'LicenseInactive', 'Warning', 'False', ['suspended, deactivated']],
+    // Still entitled: the condition stays True (the pod keeps serving), the Event warns.
+    ['LICENSE_STALE', 'LicenseNotRefreshed', 'Warning', 'True', ['ENTITLEMENT_LICENSE_GRACE', 'license-manager.<region>.amazonaws.com']],
+    ['LICENSE_CHECK_FAILED', 'LicenseCheckFailed', 'Warning', 'False', ['license-manager.<region>.amazonaws.com']],
+    ['LICENSE_ACCESS_DENIED', 'Misconfigured', 'Warning', 'False', ['license-manager:CheckoutLicense', 'AWSLicenseManagerConsumptionPolicy']],
+    ['LICENSE_REQUEST_INVALID', 'Misconfigured', 'Warning', 'False', ['MARKETPLACE_PRODUCT_SKU']],
+    ['LICENSE_REDIRECTED', 'Misconfigured', 'Warning', 'False', ['AWS_REGION']],
     ['TOKEN_INVALID', 'TokenRejected', 'Warning', 'False', ['MARKETPLACE_PUBLIC_KEY(_FILE)']],
     ['TOKEN_MISMATCH', 'TokenRejected', 'Warning', 'False', ['replayed or forged']],
     ['THROTTLED', 'Throttled', 'Warning', 'False', ['backs off and retries']],
@@ -277,7 +286,7 @@ describe('Kubernetes status through the real @kubernetes/client-node', () => {
       code: 'ENTITLED',
       message: 'entitled to prod-abc123; token verified with key version 1',
       at: clock.now(),
-      entitlement: { productCode: 'prod-abc123', publicKeyVersion: 1, issuedAt: null, verifiedAt: clock.now().toISOString(), entitlementFile: '/var/run/marketplace/entitlement.json' },
+      entitlement: { source: 'register-usage', productCode: 'prod-abc123', publicKeyVersion: 1, issuedAt: null, verifiedAt: clock.now().toISOString(), entitlementFile: '/var/run/marketplace/entitlement.json' },
       publicKeyRotationTimestamp: '2026-12-01T00:00:00.000Z',
     });
     await status.flush();

@@ -57,8 +57,8 @@ describe('the sidecar against the emulator', () => {
     expect(r.healthz.status).toBe(200);
     expect(r.healthz.body).toMatchObject({ status: 'entitled', code: 'ENTITLED', entitlement: { productCode: PRODUCT, publicKeyVersion: 1, entitlementFile: r.file } });
     const record = JSON.parse(readFileSync(r.file, 'utf8')) as Record<string, unknown>;
-    expect(Object.keys(record).sort()).toEqual(['issuedAt', 'nonce', 'productCode', 'publicKeyRotationTimestamp', 'publicKeyVersion', 'signature', 'verifiedAt']);
-    expect(record).toMatchObject({ productCode: PRODUCT, publicKeyVersion: 1, publicKeyRotationTimestamp: null });
+    expect(Object.keys(record).sort()).toEqual(['issuedAt', 'nonce', 'productCode', 'publicKeyRotationTimestamp', 'publicKeyVersion', 'signature', 'source', 'verifiedAt']);
+    expect(record).toMatchObject({ source: 'register-usage', productCode: PRODUCT, publicKeyVersion: 1, publicKeyRotationTimestamp: null });
     // The nonce in the file is the one the sidecar sent: the emulator saw it.
     expect(r.emu.calls().map((c) => c.nonce)).toEqual([record.nonce]);
     await expect(verifyEntitlementFile(r.file, { publicKey: r.emu.publicKeyPem, productCode: PRODUCT, now: clock.date() })).resolves.toMatchObject({ productCode: PRODUCT });

@@ -15,17 +15,18 @@ describe('the reason vocabulary', () => {
       const spec = OUTCOMES[code];
       if (spec.status === 'misconfigured') expect(REASONS[code], code).toBe('Misconfigured');
       if (spec.retryable) expect(['Throttled', 'RetryingRegistration'], code).toContain(REASONS[code]);
-      if (spec.status === 'entitled') expect(REASONS[code]).toBe('Entitled');
+      // The one entitled code that is not 'Entitled': still entitled on a license that could not be re-checked.
+      if (spec.status === 'entitled') expect(REASONS[code]).toBe(code === 'LICENSE_STALE' ? 'LicenseNotRefreshed' : 'Entitled');
     }
   });
 
-  it('makes a Normal Event and a True condition only for a verified entitlement, and no Event while registering', () => {
+  it('makes a Normal Event only for a verified, current entitlement, a True condition for any entitled status, and no Event while registering', () => {
     for (const code of codes) {
       const snapshot = new EntitlementState().set({ code, message: 'm' });
       const events = eventsFor(snapshot);
       if (code === 'REGISTERING') expect(events).toEqual([]);
       else expect(events.map((e) => e.type)).toEqual([code === 'ENTITLED' ? 'Normal' : 'Warning']);
-      expect(conditionFor(snapshot).status).toBe(code === 'ENTITLED' ? 'True' : 'False');
+      expect(conditionFor(snapshot).status).toBe(OUTCOMES[code].status === 'entitled' ? 'True' : 'False');
     }
   });
 });
