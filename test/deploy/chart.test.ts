@@ -4,11 +4,12 @@
  * unknown-field check. No API server exists here or in CI: admission, scheduling and the kubelet's
  * behaviour need a real cluster (see the README, "What was checked here").
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SETTINGS } from '../../src/config/settings.js';
+import { loadSidecarConfig, SETTINGS } from '../../src/config/settings.js';
 import { DEFAULT_JOURNAL_MAX_BYTES, ENTITLEMENT_ROOM_BYTES, journalMaxBytesFor, MIB } from '../../src/usage/volume.js';
 import { REPO_ROOT } from './exec.js';
 import { chartWorkspace, CHARTS_DIR, type ChartWorkspace } from './helm.js';
@@ -90,10 +91,44 @@ describe('helm template of every ci/*-values.yaml', () => {
       'baked-image-values.yaml',
       'classic-values.yaml',
       'existing-serviceaccount-values.yaml',
+      'license-manager-values.yaml',
       'metrics-values.yaml',
       'native-values.yaml',
       'usage-values.yaml',
     ]);
+  });
+
+  it('renders a contract product: License Manager settings, no product code or token key, the IRSA role', async () => {
+    const { pod } = deploymentOf(await render('license-manager-values.yaml'));
+    const side = sidecarOf(pod);
+    expect(envValue(side, 'ENTITLEMENT_SOURCE')).toBe('license-manager');
+    expect(envValue(side, 'MARKETPLACE_PRODUCT_SKU')).toBe('6b4f0d5e-1c2a-4e8f-9d3b-7a6c5e4d3b2a');
+    expect(envValue(side, 'MARKETPLACE_LICENSE_ENTITLEMENTS')).toBe('BasicTier:None,PremiumTier:None');
+    expect(envValue(side, 'MARKETPLACE_LICENSE_CHECKOUT_TYPE')).toBe('PROVISIONAL');
+    expect(envValue(side, 'ENTITLEMENT_LICENSE_CHECK_INTERVAL')).toBe(settingDefault('ENTITLEMENT_LICENSE_CHECK_INTERVAL'));
+    expect(envValue(side, 'ENTITLEMENT_LICENSE_GRACE')).toBe(settingDefault('ENTITLEMENT_LICENSE_GRACE'));
+    for (const name of ['MARKETPLACE_PRODUCT_CODE', 'MARKETPLACE_PUBLIC_KEY_FILE', 'MARKETPLACE_PUBLIC_KEY_VERSION', 'MARKETPLACE_LICENSE_PUBLIC_KEY_FILE']) {
+      expect(envOf(side).has(name), name).toBe(false);
+    }
+    // The sidecar's own parser accepts what the chart renders.
+    const settings = Object.fromEntries((side.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+    const dir = mkdtempSync(join(tmpdir(), 'chart-lm-'));
+    try {
+      const config = loadSidecarConfig([], { ...settings, ENTITLEMENT_FILE: join(dir, 'entitlement.json') });
+      expect(config.source).toMatchObject({ kind: 'license-manager', entitlements: [{ name: 'BasicTier', unit: 'None' }, { name: 'PremiumTier', unit: 'None' }] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('mounts a license issuer key at MARKETPLACE_LICENSE_PUBLIC_KEY_FILE when one is given', async () => {
+    const { pod } = deploymentOf(await render('license-manager-values.yaml', ['--set', 'entitlement-sidecar.license.publicKey.secretName=issuer-key']));
+    const side = sidecarOf(pod);
+    expect(envValue(side, 'MARKETPLACE_LICENSE_PUBLIC_KEY_FILE')).toBe('/etc/marketplace-license/license-public-key.pem');
+    const mount = (side.volumeMounts ?? []).find((m) => m.mountPath === '/etc/marketplace-license');
+    expect(mount?.readOnly).toBe(true);
+    const volume = (pod.volumes ?? []).find((v) => v.name === mount?.name);
+    expect(volume?.secret?.secretName).toBe('issuer-key');
   });
 
   it('wires usage metering only when dimensions are set: the sidecar on loopback, the app told where', async () => {
@@ -362,6 +397,13 @@ describe('impossible combinations fail with a clear message', () => {
     { name: 'a retry window over 24 h', set: ['entitlement-sidecar.registerDeadline=25h'], message: /registerDeadline must be from 1s to 24h/ },
     { name: 'usage metering on a node-disk volume smaller than the journal needs', set: ['entitlement-sidecar.usage.dimensions={gb}', 'entitlement-sidecar.entitlementVolume.medium=', 'entitlement-sidecar.entitlementVolume.sizeLimit=4Mi'], message: /entitlementVolume\.sizeLimit 4Mi is too small for usage metering on node disk .*set at least 9Mi, or medium: Memory/ },
     { name: 'a usage port equal to the probe port', set: ['entitlement-sidecar.usage.dimensions={gb}', 'entitlement-sidecar.usage.port=9797'], message: /usage\.port must differ from port \(9797\)/ },
+    { name: 'a contract product without a SKU', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.license.productSku='], message: /license\.productSku is required with entitlementSource license-manager/ },
+    { name: 'a contract product without entitlements', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.license.entitlements=null'], message: /license\.entitlements is required with entitlementSource license-manager/ },
+    { name: 'a contract product with a product code', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.productCode=8vc3uh6z5ii2pxnw3uehe2fj7'], message: /entitlementSource is license-manager, so productCode must be empty/ },
+    { name: 'a contract product with usage metering', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.usage.dimensions={gb}'], message: /entitlementSource is license-manager, so usage\.dimensions must be empty/ },
+    { name: 'an hourly product with a license SKU', set: ['entitlement-sidecar.license.productSku=6b4f0d5e-1c2a-4e8f-9d3b-7a6c5e4d3b2a'], message: /entitlementSource is register-usage, so license\.productSku must be empty/ },
+    { name: 'a SKU outside the trusted list', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.license.trustedProductSkus={aaaaaaaa-1c2a-4e8f-9d3b-7a6c5e4d3b2a}'], message: /license\.productSku "6b4f0d5e-1c2a-4e8f-9d3b-7a6c5e4d3b2a" is not in license\.trustedProductSkus/ },
+    { name: 'a contract product without IRSA role', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.serviceAccount.roleArn='], message: /roleArn is required: on EKS, the sidecar checks the license with IRSA credentials.*node role gets AuthorizationException/ },
     { name: 'extraEnv overriding a chart-set variable', set: ['entitlement-sidecar.extraEnv[0].name=MARKETPLACE_PRODUCT_CODE', 'entitlement-sidecar.extraEnv[0].value=free'], message: /extraEnv must not set MARKETPLACE_PRODUCT_CODE/ },
   ];
   it.each(cases)('$name', async ({ file, set, message }) => {
@@ -384,6 +426,9 @@ describe('impossible combinations fail with a clear message', () => {
     await rejects('entitlement-sidecar.registerDeadline=30 minutes', /registerDeadline: Does not match pattern/);
     await rejects('entitlement-sidecar.productCode=bad code!', /productCode: Does not match pattern/);
     await rejects('entitlement-sidecar.logLevel=verbose', /logLevel: logLevel must be one of/);
+    await rejects('entitlement-sidecar.entitlementSource=contract', /entitlementSource: entitlementSource must be one of/);
+    await rejects('entitlement-sidecar.license.checkoutType=FLOATING', /license\.checkoutType: license\.checkoutType must be one of the following: "PROVISIONAL", "PERPETUAL"/);
+    await rejects('entitlement-sidecar.license.entitlements[0].unit=Seats', /license\.entitlements\.0\.unit: license\.entitlements\.0\.unit must be one of the following: "Count"/);
   });
 });
 

@@ -17,6 +17,25 @@ they pick the native or classic form from .values.nativeSidecar.
   args: ["run"]
   env:
     {{- if not $v.bakedIntoImage }}
+    - name: ENTITLEMENT_SOURCE
+      value: {{ $v.entitlementSource | quote }}
+    {{- if include "entitlement-sidecar.isLicense" . }}
+    {{- $l := $v.license }}
+    - name: MARKETPLACE_PRODUCT_SKU
+      value: {{ $l.productSku | toString | quote }}
+    {{- with $l.trustedProductSkus }}
+    - name: MARKETPLACE_TRUSTED_PRODUCT_SKUS
+      value: {{ join "," . | quote }}
+    {{- end }}
+    - name: MARKETPLACE_LICENSE_ENTITLEMENTS
+      value: {{ include "entitlement-sidecar.licenseEntitlements" . | quote }}
+    - name: MARKETPLACE_LICENSE_CHECKOUT_TYPE
+      value: {{ $l.checkoutType | quote }}
+    {{- if include "entitlement-sidecar.mountsPublicKey" . }}
+    - name: MARKETPLACE_LICENSE_PUBLIC_KEY_FILE
+      value: {{ printf "%s/%s" (trimSuffix "/" $l.publicKey.mountPath) $l.publicKey.key | quote }}
+    {{- end }}
+    {{- else }}
     - name: MARKETPLACE_PRODUCT_CODE
       value: {{ $v.productCode | toString | quote }}
     - name: MARKETPLACE_PUBLIC_KEY_VERSION
@@ -27,6 +46,13 @@ they pick the native or classic form from .values.nativeSidecar.
     - name: MARKETPLACE_TRUSTED_PRODUCT_CODES
       value: {{ join "," . | quote }}
     {{- end }}
+    {{- end }}
+    {{- end }}
+    {{- if include "entitlement-sidecar.isLicense" . }}
+    - name: ENTITLEMENT_LICENSE_CHECK_INTERVAL
+      value: {{ $v.license.checkInterval | toString | quote }}
+    - name: ENTITLEMENT_LICENSE_GRACE
+      value: {{ $v.license.grace | toString | quote }}
     {{- end }}
     - name: ENTITLEMENT_FILE
       value: {{ include "entitlement-sidecar.entitlementFile" . | quote }}
@@ -50,6 +76,10 @@ they pick the native or classic form from .values.nativeSidecar.
     {{- end }}
     {{- with $v.aws.endpointUrl }}
     - name: AWS_ENDPOINT_URL_MARKETPLACE_METERING
+      value: {{ . | quote }}
+    {{- end }}
+    {{- with $v.aws.licenseManagerEndpointUrl }}
+    - name: AWS_ENDPOINT_URL_LICENSE_MANAGER
       value: {{ . | quote }}
     {{- end }}
     - name: POD_NAME
@@ -108,7 +138,7 @@ they pick the native or classic form from .values.nativeSidecar.
       mountPath: {{ $v.entitlementVolume.mountPath }}
     {{- if include "entitlement-sidecar.mountsPublicKey" . }}
     - name: {{ include "entitlement-sidecar.publicKeyVolumeName" . }}
-      mountPath: {{ $v.publicKey.mountPath }}
+      mountPath: {{ (include "entitlement-sidecar.keyValues" . | fromYaml).mountPath }}
       readOnly: true
     {{- end }}
   terminationMessagePolicy: FallbackToLogsOnError

@@ -92,8 +92,38 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- printf "%s-public-key" .values.entitlementVolume.name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* true when the chart (not the image) supplies the public key. */}}
+{{/* "true" for a contract product (entitlementSource license-manager). */}}
+{{- define "entitlement-sidecar.isLicense" -}}
+{{- if eq (toString .values.entitlementSource) "license-manager" -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+The key values of the mode: the product's public key (register-usage) or the license issuer's
+(license-manager). A dict, so it is used as `$k := include ... | fromYaml`.
+*/}}
+{{- define "entitlement-sidecar.keyValues" -}}
+{{- if include "entitlement-sidecar.isLicense" . -}}
+{{- toYaml .values.license.publicKey -}}
+{{- else -}}
+{{- toYaml .values.publicKey -}}
+{{- end -}}
+{{- end -}}
+
+{{/* true when the chart (not the image) supplies the mode's key. */}}
 {{- define "entitlement-sidecar.mountsPublicKey" -}}
-{{- $k := .values.publicKey -}}
+{{- $k := include "entitlement-sidecar.keyValues" . | fromYaml -}}
 {{- if and (not .values.bakedIntoImage) (or $k.pem $k.secretName $k.configMapName) -}}true{{- end -}}
+{{- end -}}
+
+{{/* MARKETPLACE_LICENSE_ENTITLEMENTS from license.entitlements: Name:Unit[:Value],... */}}
+{{- define "entitlement-sidecar.licenseEntitlements" -}}
+{{- $items := list -}}
+{{- range .values.license.entitlements -}}
+{{- if .value -}}
+{{- $items = append $items (printf "%s:%s:%s" .name .unit (toString .value)) -}}
+{{- else -}}
+{{- $items = append $items (printf "%s:%s" .name .unit) -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $items -}}
 {{- end -}}

@@ -60,7 +60,8 @@ subjects:
     name: {{ include "entitlement-sidecar.serviceAccountName" . }}
     namespace: {{ .root.Release.Namespace }}
 {{- end }}
-{{- if and (not $v.bakedIntoImage) $v.publicKey.pem }}
+{{- $k := include "entitlement-sidecar.keyValues" . | fromYaml }}
+{{- if and (not $v.bakedIntoImage) $k.pem }}
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -69,8 +70,8 @@ metadata:
   labels:
     {{- include "entitlement-sidecar.labels" . | nindent 4 }}
 data:
-  {{ $v.publicKey.key }}: |
-    {{- $v.publicKey.pem | trim | nindent 4 }}
+  {{ $k.key }}: |
+    {{- $k.pem | trim | nindent 4 }}
 {{- end }}
 {{- if $v.metrics.serviceMonitor.enabled }}
 ---

@@ -30,19 +30,20 @@
     sizeLimit: {{ . }}
     {{- end }}
 {{- if include "entitlement-sidecar.mountsPublicKey" . }}
+{{- $k := include "entitlement-sidecar.keyValues" . | fromYaml }}
 - name: {{ include "entitlement-sidecar.publicKeyVolumeName" . }}
-  {{- if $v.publicKey.secretName }}
+  {{- if $k.secretName }}
   secret:
-    secretName: {{ $v.publicKey.secretName }}
+    secretName: {{ $k.secretName }}
     items:
-      - key: {{ $v.publicKey.key }}
-        path: {{ $v.publicKey.key }}
+      - key: {{ $k.key }}
+        path: {{ $k.key }}
   {{- else }}
   configMap:
-    name: {{ default (include "entitlement-sidecar.name" .) $v.publicKey.configMapName }}
+    name: {{ default (include "entitlement-sidecar.name" .) $k.configMapName }}
     items:
-      - key: {{ $v.publicKey.key }}
-        path: {{ $v.publicKey.key }}
+      - key: {{ $k.key }}
+        path: {{ $k.key }}
   {{- end }}
 {{- end }}
 {{- end -}}

@@ -8,17 +8,55 @@ Every other template of this library calls it, so a product chart cannot skip it
 {{- if not $v.image.repository -}}
 {{- fail (printf "%s: image.repository is required. AWS Marketplace needs every image of the product in your seller ECR repository (709825985650.dkr.ecr.us-east-1.amazonaws.com/<seller>/...): push the sidecar image there" $p) -}}
 {{- end -}}
-{{- $k := $v.publicKey -}}
+{{- $license := include "entitlement-sidecar.isLicense" . -}}
+{{- if not (has (toString $v.entitlementSource) (list "register-usage" "license-manager")) -}}
+{{- fail (printf "%s: entitlementSource must be register-usage (hourly products) or license-manager (contract products), got %q" $p (toString $v.entitlementSource)) -}}
+{{- end -}}
+{{- $l := $v.license -}}
+{{- /* What each mode must leave empty: the other mode's product values. */ -}}
+{{- $foreign := list -}}
+{{- if $license -}}
+{{- if $v.productCode -}}{{- $foreign = append $foreign "productCode" -}}{{- end -}}
+{{- if $v.trustedProductCodes -}}{{- $foreign = append $foreign "trustedProductCodes" -}}{{- end -}}
+{{- if or $v.publicKey.pem $v.publicKey.secretName $v.publicKey.configMapName -}}{{- $foreign = append $foreign "publicKey" -}}{{- end -}}
+{{- if $v.usage.dimensions -}}{{- $foreign = append $foreign "usage.dimensions" -}}{{- end -}}
+{{- else -}}
+{{- if $l.productSku -}}{{- $foreign = append $foreign "license.productSku" -}}{{- end -}}
+{{- if $l.trustedProductSkus -}}{{- $foreign = append $foreign "license.trustedProductSkus" -}}{{- end -}}
+{{- if $l.entitlements -}}{{- $foreign = append $foreign "license.entitlements" -}}{{- end -}}
+{{- if or $l.publicKey.pem $l.publicKey.secretName $l.publicKey.configMapName -}}{{- $foreign = append $foreign "license.publicKey" -}}{{- end -}}
+{{- end -}}
+{{- if $foreign -}}
+{{- fail (printf "%s: entitlementSource is %s, so %s must be empty: %s" $p (toString $v.entitlementSource) (join ", " $foreign) (ternary "a contract product has a SKU and entitlements, no product code or token key (and no usage metering)" "those values are for contract products (entitlementSource: license-manager)" (not (not $license)))) -}}
+{{- end -}}
+{{- $k := include "entitlement-sidecar.keyValues" . | fromYaml -}}
+{{- $keyName := ternary "license.publicKey" "publicKey" (not (not $license)) -}}
 {{- $sources := list -}}
-{{- if $k.pem -}}{{- $sources = append $sources "publicKey.pem" -}}{{- end -}}
-{{- if $k.secretName -}}{{- $sources = append $sources "publicKey.secretName" -}}{{- end -}}
-{{- if $k.configMapName -}}{{- $sources = append $sources "publicKey.configMapName" -}}{{- end -}}
+{{- if $k.pem -}}{{- $sources = append $sources (printf "%s.pem" $keyName) -}}{{- end -}}
+{{- if $k.secretName -}}{{- $sources = append $sources (printf "%s.secretName" $keyName) -}}{{- end -}}
+{{- if $k.configMapName -}}{{- $sources = append $sources (printf "%s.configMapName" $keyName) -}}{{- end -}}
 {{- if $v.bakedIntoImage -}}
 {{- $set := $sources -}}
 {{- if $v.productCode -}}{{- $set = append $set "productCode" -}}{{- end -}}
 {{- if $v.trustedProductCodes -}}{{- $set = append $set "trustedProductCodes" -}}{{- end -}}
+{{- if $l.productSku -}}{{- $set = append $set "license.productSku" -}}{{- end -}}
+{{- if $l.trustedProductSkus -}}{{- $set = append $set "license.trustedProductSkus" -}}{{- end -}}
+{{- if $l.entitlements -}}{{- $set = append $set "license.entitlements" -}}{{- end -}}
 {{- if $set -}}
 {{- fail (printf "%s: bakedIntoImage is true, so %s must be empty: chart values would override what the image has baked in" $p (join ", " $set)) -}}
+{{- end -}}
+{{- else if $license -}}
+{{- if not (regexMatch "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$" (toString $l.productSku)) -}}
+{{- fail (printf "%s: license.productSku is required with entitlementSource license-manager: the product ID (a UUID) from the AWS Marketplace Management Portal, got %q" $p (toString $l.productSku)) -}}
+{{- end -}}
+{{- if not $l.entitlements -}}
+{{- fail (printf "%s: license.entitlements is required with entitlementSource license-manager: the entitlements to check out, e.g. [{name: PremiumTier, unit: None}] or [{name: Nodes, unit: Count, value: \"1\"}]" $p) -}}
+{{- end -}}
+{{- if and $l.trustedProductSkus (not (has (lower (toString $l.productSku)) (splitList "," (lower (join "," $l.trustedProductSkus))))) -}}
+{{- fail (printf "%s: license.productSku %q is not in license.trustedProductSkus %v; the sidecar would refuse to start" $p (toString $l.productSku) $l.trustedProductSkus) -}}
+{{- end -}}
+{{- if gt (len $sources) 1 -}}
+{{- fail (printf "%s: set at most one of license.publicKey.pem, license.publicKey.secretName, license.publicKey.configMapName; set now: %s" $p (join ", " $sources)) -}}
 {{- end -}}
 {{- else -}}
 {{- if not $v.productCode -}}
@@ -30,12 +68,12 @@ Every other template of this library calls it, so a product chart cannot skip it
 {{- if ne (len $sources) 1 -}}
 {{- fail (printf "%s: set exactly one of publicKey.pem, publicKey.secretName, publicKey.configMapName (or bakedIntoImage=true); set now: %s" $p (default "none" (join ", " $sources))) -}}
 {{- end -}}
-{{- if and $k.pem (not (contains "-----BEGIN PUBLIC KEY-----" $k.pem)) -}}
-{{- fail (printf "%s: publicKey.pem must be the PEM of the product's RSA public key (-----BEGIN PUBLIC KEY----- ...)" $p) -}}
-{{- end -}}
 {{- if and $v.trustedProductCodes (not (has (toString $v.productCode) $v.trustedProductCodes)) -}}
 {{- fail (printf "%s: productCode %q is not in trustedProductCodes %v; the sidecar would refuse to start" $p (toString $v.productCode) $v.trustedProductCodes) -}}
 {{- end -}}
+{{- end -}}
+{{- if and $k.pem (not (contains "-----BEGIN PUBLIC KEY-----" $k.pem)) -}}
+{{- fail (printf "%s: %s.pem must be the PEM of an RSA public key (-----BEGIN PUBLIC KEY----- ...)" $p $keyName) -}}
 {{- end -}}
 {{- $sa := $v.serviceAccount -}}
 {{- $annotated := index (default dict $sa.annotations) "eks.amazonaws.com/role-arn" | default "" -}}
@@ -43,8 +81,13 @@ Every other template of this library calls it, so a product chart cannot skip it
 {{- if and $sa.roleArn $annotated (ne $sa.roleArn $annotated) -}}
 {{- fail (printf "%s: serviceAccount.roleArn and serviceAccount.annotations[eks.amazonaws.com/role-arn] disagree; set only serviceAccount.roleArn" $p) -}}
 {{- end -}}
-{{- if and (not $sa.roleArn) (not $annotated) (not $v.aws.endpointUrl) -}}
+{{- $endpoint := ternary $v.aws.licenseManagerEndpointUrl $v.aws.endpointUrl (not (not $license)) -}}
+{{- if and (not $sa.roleArn) (not $annotated) (not $endpoint) -}}
+{{- if $license -}}
+{{- fail (printf "%s: serviceAccount.roleArn is required: on EKS, the sidecar checks the license with IRSA credentials (an IAM role with license-manager:CheckoutLicense, CheckInLicense, ExtendLicenseConsumption, GetLicense and ListReceivedLicenses, trusted by the cluster's OIDC provider); the node role gets AuthorizationException" $p) -}}
+{{- else -}}
 {{- fail (printf "%s: serviceAccount.roleArn is required: on EKS, RegisterUsage accepts only IRSA credentials (an IAM role with aws-marketplace:RegisterUsage trusted by the cluster's OIDC provider); EKS Pod Identity and the node role are not supported" $p) -}}
+{{- end -}}
 {{- end -}}
 {{- else -}}
 {{- if not $sa.name -}}
@@ -70,7 +113,7 @@ Every other template of this library calls it, so a product chart cannot skip it
 {{- fail (printf "%s: startupProbe allows %ds (periodSeconds x failureThreshold) but registerDeadline is %ds: the kubelet would restart the sidecar while it still retries; raise failureThreshold or leave it null" $p (int $budget) $deadline) -}}
 {{- end -}}
 {{- end -}}
-{{- $reserved := list "MARKETPLACE_PRODUCT_CODE" "MARKETPLACE_PUBLIC_KEY_VERSION" "MARKETPLACE_PUBLIC_KEY_FILE" "MARKETPLACE_PUBLIC_KEY" "MARKETPLACE_TRUSTED_PRODUCT_CODES" "ENTITLEMENT_FILE" "ENTITLEMENT_LISTEN" "ENTITLEMENT_REGISTER_DEADLINE" "LOG_LEVEL" "AWS_REGION" "AWS_ENDPOINT_URL_MARKETPLACE_METERING" "POD_NAME" "POD_NAMESPACE" "POD_UID" "ENTITLEMENT_KUBERNETES_STATUS" "MARKETPLACE_USAGE_DIMENSIONS" "ENTITLEMENT_USAGE_LISTEN" -}}
+{{- $reserved := list "ENTITLEMENT_SOURCE" "MARKETPLACE_PRODUCT_CODE" "MARKETPLACE_PUBLIC_KEY_VERSION" "MARKETPLACE_PUBLIC_KEY_FILE" "MARKETPLACE_PUBLIC_KEY" "MARKETPLACE_TRUSTED_PRODUCT_CODES" "MARKETPLACE_PRODUCT_SKU" "MARKETPLACE_TRUSTED_PRODUCT_SKUS" "MARKETPLACE_LICENSE_ENTITLEMENTS" "MARKETPLACE_LICENSE_CHECKOUT_TYPE" "ENTITLEMENT_LICENSE_CHECK_INTERVAL" "ENTITLEMENT_LICENSE_GRACE" "MARKETPLACE_LICENSE_PUBLIC_KEY_FILE" "MARKETPLACE_LICENSE_PUBLIC_KEY" "ENTITLEMENT_FILE" "ENTITLEMENT_LISTEN" "ENTITLEMENT_REGISTER_DEADLINE" "LOG_LEVEL" "AWS_REGION" "AWS_ENDPOINT_URL_MARKETPLACE_METERING" "AWS_ENDPOINT_URL_LICENSE_MANAGER" "POD_NAME" "POD_NAMESPACE" "POD_UID" "ENTITLEMENT_KUBERNETES_STATUS" "MARKETPLACE_USAGE_DIMENSIONS" "ENTITLEMENT_USAGE_LISTEN" -}}
 {{- if and $v.usage.dimensions (eq (int $v.usage.port) (int $v.port)) -}}
 {{- fail (printf "%s: usage.port must differ from port (%d): the usage intake is for the pod only, never the probe port" $p (int $v.port)) -}}
 {{- end -}}
