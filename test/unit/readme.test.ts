@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../src/config/settings.js';
 import { ENDPOINTS } from '../../src/sidecar/probe-server.js';
@@ -120,5 +120,24 @@ describe('the code map', () => {
     const rows = table('Code map').map((r) => unquote(r[0] as string));
     expect(rows.filter((r) => r.endsWith('/')).sort()).toEqual(expected);
     expect(rows.filter((r) => r.startsWith('src/')).every((r) => r.endsWith('/') || r === 'src/index.ts')).toBe(true);
+  });
+});
+
+describe('paths the documentation names', () => {
+  const root = new URL('../../', import.meta.url);
+  // Every Markdown file of the repository outside node_modules; a path the reader is told to create
+  // (a key file next to a Dockerfile) is listed in `toCreate`.
+  const docs = (readdirSync(root, { recursive: true, encoding: 'utf8' }) as string[])
+    .filter((p) => p.endsWith('.md') && !p.split('/').some((part) => part === 'node_modules' || part.startsWith('.')))
+    .sort();
+  const toCreate = new Set(['examples/seller-image/product-public-key.pem']);
+  it('finds the READMEs', () => {
+    expect(docs).toEqual(expect.arrayContaining(['README.md', 'charts/entitlement-sidecar/README.md', 'examples/seller-image/README.md']));
+  });
+  it.each(docs)('%s: every repository path it names exists', (doc) => {
+    const text = readFileSync(new URL(doc, root), 'utf8');
+    const named = [...text.matchAll(/`((?:src|test|scripts|bench|examples|charts|ecs)\/[A-Za-z0-9_.\/-]*)`/g)].map((m) => m[1] as string);
+    const missing = named.filter((p) => !toCreate.has(p) && !existsSync(new URL(p, root)));
+    expect(missing).toEqual([]);
   });
 });
