@@ -27,6 +27,20 @@ export function meteringEndpointOverride(env: NodeJS.ProcessEnv): string | undef
   return env.AWS_ENDPOINT_URL_MARKETPLACE_METERING || env.AWS_ENDPOINT_URL || undefined;
 }
 
+/**
+ * An endpoint override as it may be logged: scheme, host and path only. User info and a query could
+ * carry a credential; a value that is no URL is not echoed at all.
+ */
+export function describeEndpoint(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 export function createMeteringClient(region: string, env: NodeJS.ProcessEnv, credentials: CredentialProvider): MarketplaceMeteringClient {
   const endpoint = meteringEndpointOverride(env);
   return new MarketplaceMeteringClient({

@@ -114,7 +114,11 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
 
   const checkIn = async (ctx: SourceContext, seat: SeatRecord, timeoutMs: number) => {
     if (seat.checkoutType === 'PROVISIONAL') {
-      const r = await checkInLicense(seat.consumptionToken, deps(ctx, { maxAttempts: 2, policy: { ...ctx.policy, attemptTimeoutMs: timeoutMs, deadlineMs: timeoutMs }, onAttempt: counted(ctx, 'checkin') }));
+      // Its own signal: a check-in is what a stopping sidecar does, and it is bounded by `timeoutMs`.
+      const r = await checkInLicense(
+        seat.consumptionToken,
+        deps(ctx, { signal: new AbortController().signal, maxAttempts: 2, policy: { ...ctx.policy, attemptTimeoutMs: timeoutMs, deadlineMs: timeoutMs }, onAttempt: counted(ctx, 'checkin') }),
+      );
       if (r.kind === 'failed' && r.code !== 'NO_LICENSE') {
         ctx.logger.warn({ licenseArn: seat.licenseArn, code: r.code, awsError: r.awsError }, 'could not check the license in; the seat returns by itself at its expiry');
       } else if (r.kind === 'done') ctx.logger.info({ licenseArn: seat.licenseArn }, 'license checked in');
@@ -134,9 +138,13 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
     if (result.kind === 'aborted') return aborted;
     if (result.kind === 'failed') return outcome(failureOutcome('CheckoutLicense', result));
     const checkout = result.value;
+    // Recorded before anything else is asked: a sidecar killed from here on leaves a seat its successor
+    // in this pod finds (and reuses or checks in), never one that is held until it expires.
+    const taken = seatOf(checkout, grantedOf(checkout.entitlementsAllowed), false, regionOf(ctx));
+    await writeSeat(ctx.entitlementFile, taken).catch((err: unknown) => ctx.logger.warn({ err }, 'could not record the seat'));
     const seat = await confirm(ctx, checkout);
-    // A checkout that does not entitle the pod holds nothing: it is given back at once.
-    if (seat.kind === 'outcome') await checkIn(ctx, seatOf(checkout, [], false, regionOf(ctx)), CHECK_IN_BUDGET_MS);
+    // A checkout that does not entitle the pod, or one interrupted by a stop, holds nothing: it is given back at once.
+    if (seat.kind !== 'ok') await checkIn(ctx, taken, CHECK_IN_BUDGET_MS);
     return seat;
   };
 
@@ -251,8 +259,11 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
     },
   };
 
-  function startWatch(ctx: SourceContext, current: Entitlement | undefined, events: WatchEvents): Watch {
+  function startWatch(startCtx: SourceContext, current: Entitlement | undefined, events: WatchEvents): Watch {
     const interval = config.checkIntervalMs;
+    // While running, each check is one attempt (the next comes at the interval, or sooner after a
+    // transient failure); the start-up retry deadline does not apply.
+    const ctx: SourceContext = { ...startCtx, policy: { ...startCtx.policy, deadlineMs: interval } };
     const at = () => ctx.now();
     let lastGood = current === undefined ? undefined : at();
     let stale: { until: number } | undefined;
@@ -285,6 +296,28 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
       nextCheckoutAt = at() + interval;
       if (seat !== undefined) await checkIn(ctx, seat, CHECK_IN_BUDGET_MS);
       await events.lost(reason);
+    };
+
+    /**
+     * The held license no longer entitles the pod (expired, cancelled): a renewal may have come as another
+     * license, so one fresh checkout is tried before the pod loses its entitlement. Found, the old seat is
+     * checked in and the pod stays entitled without a gap.
+     */
+    const replaceOrLose = async (problem: SnapshotInput) => {
+      const old = held?.seat;
+      // The old seat is worth nothing now; it goes back first, so at no time are two held.
+      held = undefined;
+      if (old !== undefined) await checkIn(ctx, old, CHECK_IN_BUDGET_MS);
+      const fresh = await checkOut(ctx, { maxAttempts: 1 });
+      if (fresh.kind !== 'ok') {
+        await lose(problem);
+        return;
+      }
+      ctx.logger.info({ from: old?.licenseArn, to: fresh.value.licenseArn }, 'the license was replaced by another (a renewal or a new agreement)');
+      await writeSeat(ctx.entitlementFile, fresh.value);
+      extendAt = extendDue(fresh.value);
+      nextCheckAt = at() + interval;
+      await recovered(fresh.value);
     };
 
     /** License Manager could not be asked: the last good license stays in force for the grace period. */
@@ -338,7 +371,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
         if (r.kind === 'done') {
           nextCheckAt = at() + interval;
           const problem = judgeLicense(r.value, at());
-          if (problem !== undefined) await lose(problem);
+          if (problem !== undefined) await replaceOrLose(problem);
           else {
             // An upgrade or renewal arrives as a new version: what it grants of what was asked is the pod's now.
             const granted = grantedOf((r.value.Entitlements ?? []).map((e) => ({ name: String(e.Name ?? ''), unit: String(e.Unit ?? ''), value: e.Value ?? null })));

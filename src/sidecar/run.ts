@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { createMeteringClient, meteringEndpointOverride, type AwsClients } from '../aws/clients.js';
+import { createMeteringClient, describeEndpoint, meteringEndpointOverride, type AwsClients } from '../aws/clients.js';
 import { AWS_MARKETPLACE_KEY_FINGERPRINT, createLicenseManagerClient, licenseManagerEndpointOverride } from '../aws/license-manager.js';
 import { DEFAULT_RETRY_POLICY } from '../aws/retry.js';
 import type { SidecarConfig } from '../config/settings.js';
@@ -237,7 +237,7 @@ function logStart(deps: SidecarDeps, listening: string): void {
           publicKeyVersion: s.publicKeyVersion,
           publicKey: { source: s.publicKeySource, bits: s.publicKey.bits, fingerprint: s.publicKey.fingerprint },
           trustedProductCodes: s.trustedProductCodes,
-          endpointOverride: meteringEndpointOverride(deps.env),
+          endpointOverride: describeEndpoint(meteringEndpointOverride(deps.env)),
         }
       : {
           source: s.kind,
@@ -249,7 +249,7 @@ function logStart(deps: SidecarDeps, listening: string): void {
           licenseCheckIntervalMs: s.checkIntervalMs,
           licenseGraceMs: s.graceMs,
           signedTokenKey: s.signingKey === undefined ? undefined : { source: s.signingKey.source, fingerprint: s.signingKey.key.fingerprint },
-          endpointOverride: licenseManagerEndpointOverride(deps.env),
+          endpointOverride: describeEndpoint(licenseManagerEndpointOverride(deps.env)),
         };
   deps.logger.info(
     {
@@ -263,4 +263,12 @@ function logStart(deps: SidecarDeps, listening: string): void {
     },
     'entitlement sidecar starting',
   );
+  const lmEndpoint = s.kind === 'license-manager' ? licenseManagerEndpointOverride(deps.env) : undefined;
+  if (s.kind === 'license-manager' && s.signingKey === undefined && lmEndpoint !== undefined) {
+    // Without a SignedToken key, nothing in License Manager's answers proves where they came from but TLS to AWS.
+    deps.logger.warn(
+      { endpoint: describeEndpoint(lmEndpoint) },
+      'the license is checked at an overridden endpoint, not AWS License Manager, and licenses are not signed: nothing tells its answers from a real license; production pods must not set AWS_ENDPOINT_URL_LICENSE_MANAGER',
+    );
+  }
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../src/config/settings.js';
+import type { SidecarConfig } from '../../src/config/settings.js';
 import { stopBudgetMs } from '../../src/sidecar/run.js';
 import { REPO_ROOT, run } from './exec.js';
 import { readDockerfile } from './podman.js';
@@ -46,16 +47,33 @@ interface TaskDef {
 
 const ECS_DIR = join(REPO_ROOT, 'ecs');
 const readJson = <T>(name: string) => JSON.parse(readFileSync(join(ECS_DIR, name), 'utf8')) as T;
-const taskDef = readJson<TaskDef>('task-definition.json');
-const sidecar = taskDef.containerDefinitions.find((c) => c.name === 'entitlement-sidecar') as ContainerDef;
-const app = taskDef.containerDefinitions.find((c) => c.name === 'app') as ContainerDef;
+
+/** One task definition per kind of product, each with the task role policy it needs. */
+interface Variant {
+  readonly file: string;
+  readonly policy: string;
+  readonly source: SidecarConfig['source']['kind'];
+  readonly taskDef: TaskDef;
+  readonly sidecar: ContainerDef;
+  readonly app: ContainerDef;
+}
+function variant(file: string, policy: string, source: Variant['source']): Variant {
+  const taskDef = readJson<TaskDef>(file);
+  const sidecar = taskDef.containerDefinitions.find((c) => c.name === 'entitlement-sidecar') as ContainerDef;
+  const app = taskDef.containerDefinitions.find((c) => c.name === 'app') as ContainerDef;
+  return { file, policy, source, taskDef, sidecar, app };
+}
+const VARIANTS: readonly Variant[] = [
+  variant('task-definition.json', 'iam-task-role-policy.json', 'register-usage'),
+  variant('task-definition-license-manager.json', 'iam-task-role-policy-license-manager.json', 'license-manager'),
+];
 const env = (c: ContainerDef, name: string) => c.environment?.find((e) => e.name === name)?.value;
 const dockerfile = readDockerfile().text;
 const settingDefault = (name: string) => SETTINGS.find((s) => s.env === name)?.default as string;
 
 /** The Dockerfile's exec-form JSON array after `keyword` (ENTRYPOINT, or HEALTHCHECK ... CMD). */
 function dockerfileArray(pattern: RegExp): string[] {
-  const m = pattern.exec(dockerfile.replace(/\\\n\s*/g, ' '));
+  const m = pattern.exec(dockerfile.replace(/\s*\\\n\s*/g, ' '));
   if (m?.[1] === undefined) throw new Error(`Dockerfile has no ${pattern}`);
   return JSON.parse(m[1]) as string[];
 }
@@ -105,7 +123,7 @@ async function cliRegister(doc: unknown): Promise<{ code: number | null; stderr:
   return { code: r.code, stderr: r.stderr };
 }
 
-describe('ecs/task-definition.json against the ECS API model', () => {
+describe.each(VARIANTS)('ecs/$file against the ECS API model', ({ taskDef, sidecar, app }) => {
   it('passes botocore validation of RegisterTaskDefinition (required fields, types, no unknown keys)', async () => {
     expect(existsSync('/usr/bin/python3')).toBe(true);
     const r = await botocoreValidate(taskDef);
@@ -161,7 +179,7 @@ describe('ecs/task-definition.json against the ECS API model', () => {
   });
 });
 
-describe('the task definition matches the sidecar and its image', () => {
+describe.each(VARIANTS)('ecs/$file matches the sidecar and its image', ({ taskDef, sidecar, app, source }) => {
   it('health-checks the sidecar with the image\'s own `check` command, exec form, no shell or curl', () => {
     expect(sidecar.healthCheck?.command).toEqual(['CMD', ...ENTRYPOINT, 'check']);
     expect(HEALTHCHECK).toEqual([...ENTRYPOINT, 'check']);
@@ -208,8 +226,9 @@ describe('the task definition matches the sidecar and its image', () => {
     expect(sidecar.linuxParameters?.capabilities?.drop).toEqual(['ALL']);
     expect(app.readonlyRootFilesystem).toBe(true);
     // The sidecar exits within 2 s of SIGTERM (see the image test), or, metering custom dimensions, after
-    // sending the task's current hour for up to USAGE_DRAIN_MS; ECS waits stopTimeout before SIGKILL.
-    expect(sidecar.stopTimeout).toBeGreaterThanOrEqual(Math.ceil(stopBudgetMs({ usage: {} as never, source: { kind: 'register-usage' } as never }) / 1000) + 5);
+    // sending the task's current hour for up to USAGE_DRAIN_MS, or, holding a license seat, after
+    // checking it in; ECS waits stopTimeout before SIGKILL.
+    expect(sidecar.stopTimeout).toBeGreaterThanOrEqual(Math.ceil(stopBudgetMs({ usage: source === 'register-usage' ? ({} as never) : undefined, source: { kind: source } as never }) / 1000) + 5);
     expect(sidecar.stopTimeout).toBeLessThanOrEqual(120);
   });
 
@@ -245,7 +264,31 @@ describe('the task role', () => {
     expect(policy.Statement).toEqual([{ Sid: 'RegisterUsage', Effect: 'Allow', Action: 'aws-marketplace:RegisterUsage', Resource: '*' }]);
   });
 
-  it('is assumable only by ECS tasks of the account (confused-deputy conditions)', () => {
+  it('for contract products, may call the five License Manager actions of AWSLicenseManagerConsumptionPolicy and nothing else', () => {
+    const policy = readJson<{ Version: string; Statement: { Sid: string; Effect: string; Action: string[]; Resource: string }[] }>('iam-task-role-policy-license-manager.json');
+    expect(policy.Version).toBe('2012-10-17');
+    expect(policy.Statement).toHaveLength(1);
+    const [statement] = policy.Statement;
+    expect(statement?.Effect).toBe('Allow');
+    expect(statement?.Resource).toBe('*');
+    expect([...(statement?.Action ?? [])].sort()).toEqual(
+      ['CheckInLicense', 'CheckoutLicense', 'ExtendLicenseConsumption', 'GetLicense', 'ListReceivedLicenses'].map((a) => `license-manager:${a}`),
+    );
+    // Every License Manager operation the sidecar sends is among them.
+    const sent = [...readFileSync(join(REPO_ROOT, 'src', 'aws', 'license-manager.ts'), 'utf8').matchAll(/new (\w+)Command\(/g)].map((m) => `license-manager:${m[1]}`);
+    expect(sent.length).toBeGreaterThan(0);
+    for (const action of sent) expect(statement?.Action).toContain(action);
+  });
+
+  it.each(VARIANTS)('$file names the role the README creates with $policy', ({ file, taskDef, policy }) => {
+    const role = /:role\/(.+)$/.exec(taskDef.taskRoleArn)?.[1] as string;
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').replace(/\s*\\\n\s*/g, ' ');
+    expect(readme).toContain(`aws iam create-role --role-name ${role} --assume-role-policy-document file://ecs/iam-task-role-trust-policy.json`);
+    expect(readme).toMatch(new RegExp(`aws iam put-role-policy --role-name ${role} --policy-name \\S+ --policy-document file://ecs/${policy}`));
+    expect(readme).toContain(`aws ecs register-task-definition --cli-input-json file://ecs/${file}`);
+  });
+
+  it.each(VARIANTS)('is assumable only by ECS tasks of the account (confused-deputy conditions): $file', ({ taskDef }) => {
     const trust = readJson<{ Version: string; Statement: { Effect: string; Principal: unknown; Action: string; Condition: Record<string, Record<string, string>> }[] }>('iam-task-role-trust-policy.json');
     expect(trust.Version).toBe('2012-10-17');
     expect(trust.Statement).toHaveLength(1);
