@@ -1,4 +1,5 @@
 import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
+import type { CredentialProvider } from './credentials.js';
 import type { LicenseClient } from './license-manager.js';
 import { DEFAULT_RETRY_POLICY } from './retry.js';
 
@@ -8,16 +9,6 @@ import { DEFAULT_RETRY_POLICY } from './retry.js';
  * time, the endpoint override the SDK itself reads, and one credential provider shared by every client.
  */
 
-/** AWS credentials as the SDK's providers resolve them. */
-export interface AwsCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-  readonly expiration?: Date;
-}
-
-/** A credential provider as the SDK takes it: called before each request, caching inside. */
-export type CredentialProvider = () => Promise<AwsCredentials>;
 
 /** What the sidecar needs of a Metering client; tests and the real SDK client both provide it. */
 export type MeteringClient = Pick<MarketplaceMeteringClient, 'send'>;

@@ -2,6 +2,17 @@ import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
+/** AWS credentials as the SDK's providers resolve them. */
+export interface AwsCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+  readonly expiration?: Date;
+}
+
+/** A credential provider as the SDK takes it: called before each request, caching inside. */
+export type CredentialProvider = () => Promise<AwsCredentials>;
+
 /**
  * Which link of the SDK's default credential chain will answer, read from the same signals the chain
  * reads, in the chain's order. AWS supports RegisterUsage only with the ECS task role and EKS IRSA.

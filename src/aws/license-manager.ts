@@ -8,7 +8,8 @@ import {
   type License,
 } from '@aws-sdk/client-license-manager';
 import { randomUUID } from 'node:crypto';
-import type { CredentialProvider } from './clients.js';
+import type { CredentialProvider } from './credentials.js';
+import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../entitlement/license-file.js';
 import { malformedResponse } from './errors.js';
 import { DEFAULT_RETRY_POLICY, retryWithBackoff, type AttemptReport, type RetryDeps, type RetryResult } from './retry.js';
 
@@ -19,11 +20,7 @@ import { DEFAULT_RETRY_POLICY, retryWithBackoff, type AttemptReport, type RetryD
  * shared loop (aws/retry.ts) and classified by the one classifier (aws/errors.ts).
  */
 
-/**
- * The issuer fingerprint of licenses AWS Marketplace issues. It is what makes a check mean "a license
- * AWS Marketplace issued", not one a buyer made for themselves with CreateLicense: never configurable.
- */
-export const AWS_MARKETPLACE_KEY_FINGERPRINT = 'aws:294406891311:AWS/Marketplace:issuer-fingerprint';
+export { AWS_MARKETPLACE_KEY_FINGERPRINT };
 
 /** License Manager's entitlement units (EntitlementDataUnit in its model). */
 export const LICENSE_UNITS = [

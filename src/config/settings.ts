@@ -28,7 +28,7 @@ import {
  * SETTINGS, both ways. The parsers are values.ts's.
  */
 
-export { PRODUCT_CODE_PATTERN, MAX_PUBLIC_KEY_BYTES, MAX_USAGE_DIMENSIONS, USAGE_DIMENSION_PATTERN, productPublicKey, readPublicKeyText } from './values.js';
+export { PRODUCT_CODE_PATTERN, MAX_PUBLIC_KEY_BYTES, MAX_USAGE_DIMENSIONS, USAGE_DIMENSION_PATTERN, licensePublicKey, productPublicKey, readPublicKeyText } from './values.js';
 export type { LicenseEntitlement } from './values.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

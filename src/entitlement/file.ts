@@ -35,7 +35,12 @@ export interface LicenseRecord {
   /** What the license grants of the entitlements asked for: the app's tier or quantity. */
   readonly entitlements: readonly GrantedEntitlementRecord[];
   readonly issuedAt: string;
-  /** When the checkout ends unless extended (a seat), or when the contract ends, whichever comes first. */
+  /**
+   * Until when this file vouches for the license: the seat's Expiration, extended (and the file
+   * rewritten) while the sidecar runs; for drawdown, two check intervals after `checkedAt`; while
+   * `stale`, the end of the grace period; never after the license's own end. Past it, an app must not
+   * rely on the file: the sidecar that kept it current is gone.
+   */
   readonly expiration: string;
   /** When License Manager last confirmed the license. */
   readonly checkedAt: string;

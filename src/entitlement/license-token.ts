@@ -5,12 +5,13 @@ import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload
  * Verification of License Manager's SignedToken: a JWT the license issuer signs with its asymmetric
  * KMS key (RSASSA-PSS SHA-384, `PS384`). Licenses AWS Marketplace issues publish no verification key,
  * so this runs only when the seller configures the issuer's key; then the algorithm is pinned before
- * any cryptography and the token must name the license it came with.
+ * any cryptography and the token must name the license it came with (`licenseArn`, as in AWS's sample
+ * token; a product claim, when there is one, must name the product).
  */
 
 export class LicenseTokenError extends Error {
   override readonly name = 'LicenseTokenError';
-  readonly reason: 'malformed' | 'algorithm' | 'signature' | 'claims_mismatch';
+  readonly reason: 'malformed' | 'algorithm' | 'signature' | 'claims_missing' | 'license_arn_mismatch' | 'product_sku_mismatch';
   constructor(reason: LicenseTokenError['reason'], message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.reason = reason;
@@ -45,10 +46,11 @@ export async function verifyLicenseToken(
   }
   const arn = claimOf(payload, ['licenseArn', 'LicenseArn', 'license_arn']);
   const sku = claimOf(payload, ['productSKU', 'ProductSKU', 'productSku', 'product_sku']);
-  if (arn !== undefined && arn !== expected.licenseArn) throw new LicenseTokenError('claims_mismatch', `the SignedToken names the license ${String(arn)}, not ${expected.licenseArn}`);
-  if (sku !== undefined && String(sku).toLowerCase() !== expected.productSku.toLowerCase()) {
-    throw new LicenseTokenError('claims_mismatch', `the SignedToken names the product ${String(sku)}, not ${expected.productSku}`);
+  // AWS's sample token names the license (licenseArn) and no product; a product claim, if present, must agree.
+  if (arn === undefined) throw new LicenseTokenError('claims_missing', 'the SignedToken has no licenseArn claim');
+  if (arn !== expected.licenseArn) throw new LicenseTokenError('license_arn_mismatch', `the SignedToken names the license ${String(arn)}, not ${expected.licenseArn}`);
+  if (sku !== undefined && sku !== expected.productSku) {
+    throw new LicenseTokenError('product_sku_mismatch', `the SignedToken names the product ${String(sku)}, not ${expected.productSku}`);
   }
-  if (arn === undefined && sku === undefined) throw new LicenseTokenError('claims_mismatch', 'the SignedToken names neither a license nor a product');
   return payload;
 }

@@ -51,6 +51,11 @@ export async function verifyEntitlementFile(path: string, options: VerifyEntitle
   } catch (err) {
     throw new EntitlementFileError('malformed', `${path} is not JSON`, { cause: err });
   }
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new EntitlementFileError('malformed', `${path} is not a JSON object`);
+  // Files written before `source` existed have none; a contract product's file is refused by name.
+  if (record.source !== undefined && record.source !== 'register-usage') {
+    throw new EntitlementFileError('wrong_source', `${path} is not an hourly product's file (source ${JSON.stringify(record.source)}, expected "register-usage"); check a contract product's file with checkLicenseEntitlementFile`);
+  }
   const { productCode, publicKeyVersion, nonce, signature, verifiedAt } = record;
   if (typeof productCode !== 'string' || typeof publicKeyVersion !== 'number' || typeof nonce !== 'string' || typeof signature !== 'string') {
     throw new EntitlementFileError('malformed', `${path} lacks productCode, publicKeyVersion, nonce or signature`);

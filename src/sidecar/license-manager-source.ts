@@ -60,7 +60,21 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
   const grantedOf = (allowed: readonly { name: string; unit: string; value: string | null }[]) =>
     allowed.filter((g) => config.entitlements.some((e) => e.name === g.name && e.unit === g.unit));
 
-  const entitlementOf = (seat: SeatRecord, stale: boolean): Entitlement => {
+  /**
+   * Until when the entitlement file vouches for the license, so an app that finds it unchanged later
+   * (the sidecar gone) stops trusting it: a seat's Expiration (extended, and the file rewritten, halfway
+   * to it); for drawdown, two check intervals after the last check; while License Manager cannot be
+   * reached, the end of the grace period; never after the license's own end.
+   */
+  const vouchedUntil = (seat: SeatRecord, staleUntil: number | undefined): string => {
+    let until = seat.checkoutType === 'PROVISIONAL' ? Date.parse(seat.expiration) : Date.parse(seat.checkedAt) + 2 * config.checkIntervalMs;
+    if (staleUntil !== undefined) until = Math.max(until, staleUntil);
+    if (seat.licenseEnd !== null) until = Math.min(until, Date.parse(seat.licenseEnd));
+    return new Date(until).toISOString();
+  };
+
+  const entitlementOf = (seat: SeatRecord, staleUntil?: number): Entitlement => {
+    const stale = staleUntil !== undefined;
     const record = {
       source: 'license-manager' as const,
       productSku: config.productSku,
@@ -69,7 +83,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
       keyFingerprint: AWS_MARKETPLACE_KEY_FINGERPRINT,
       entitlements: seat.entitlements,
       issuedAt: seat.issuedAt,
-      expiration: seat.expiration,
+      expiration: vouchedUntil(seat, staleUntil),
       checkedAt: seat.checkedAt,
       stale,
       signedToken: seat.signedToken,
@@ -160,6 +174,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
     issuedAt: c.issuedAt.toISOString(),
     expiration: c.expiration.toISOString(),
     checkedAt: c.issuedAt.toISOString(),
+    licenseEnd: null,
   });
 
   /** What is checked of a checkout before the pod counts as entitled: the entitlements, the SignedToken, the license itself. */
@@ -178,11 +193,11 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
         verified = true;
       } catch (err) {
         if (!(err instanceof LicenseTokenError)) throw err;
-        return outcome({ code: err.reason === 'claims_mismatch' ? 'TOKEN_MISMATCH' : 'TOKEN_INVALID', message: `the license's SignedToken was rejected (${err.reason}): ${err.message}` });
+        return outcome({ code: err.reason.endsWith('_mismatch') ? 'TOKEN_MISMATCH' : 'TOKEN_INVALID', message: `the license's SignedToken was rejected (${err.reason}): ${err.message}` });
       }
     }
     ctx.mark('called');
-    const seat = { ...seatOf(c, granted, verified, regionOf(ctx)), checkedAt: new Date(ctx.now()).toISOString() };
+    let seat: SeatRecord = { ...seatOf(c, granted, verified, regionOf(ctx)), checkedAt: new Date(ctx.now()).toISOString() };
     const license = await getLicense(c.licenseArn, deps(ctx, { maxAttempts: 2, onAttempt: counted(ctx, 'get') }));
     if (license.kind === 'aborted') return aborted;
     if (license.kind === 'failed') {
@@ -192,6 +207,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
     } else {
       const problem = judgeLicense(license.value, ctx.now());
       if (problem !== undefined) return outcome(problem);
+      seat = { ...seat, licenseEnd: licenseEndOf(license.value) };
     }
     ctx.mark('verified');
     return ok(seat);
@@ -238,14 +254,14 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
           await checkIn(ctx, reused, CHECK_IN_BUDGET_MS);
           return outcome(problem);
         }
-        seat = { ...reused, checkedAt: license.kind === 'done' ? new Date(ctx.now()).toISOString() : reused.checkedAt };
+        seat = license.kind === 'done' ? { ...reused, checkedAt: new Date(ctx.now()).toISOString(), licenseEnd: licenseEndOf(license.value) } : reused;
       } else {
         const fresh = await checkOut(ctx, {});
         if (fresh.kind !== 'ok') return fresh;
         seat = fresh.value;
       }
       await writeSeat(ctx.entitlementFile, seat);
-      held = { seat, entitlement: entitlementOf(seat, false) };
+      held = { seat, entitlement: entitlementOf(seat) };
       return ok(held.entitlement);
     },
     watch(ctx, current, events) {
@@ -282,7 +298,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
     }
 
     const keep = async (seat: SeatRecord) => {
-      held = { seat, entitlement: entitlementOf(seat, false) };
+      held = { seat, entitlement: entitlementOf(seat) };
       await writeSeat(ctx.entitlementFile, seat).catch((err: unknown) => ctx.logger.warn({ err }, 'could not rewrite the seat record'));
     };
 
@@ -331,7 +347,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
         stale = { until: (lastGood ?? at()) + config.graceMs };
         const why = `${operation}: ${failure.awsError ?? failure.code}: ${failure.detail}`;
         ctx.logger.warn({ operation, code: failure.code, staleUntil: new Date(stale.until).toISOString() }, 'License Manager could not be reached; the last good license stays in force for the grace period');
-        await events.stale(entitlementOf(held.seat, true), why, new Date(stale.until));
+        await events.stale(entitlementOf(held.seat, stale.until), why, new Date(stale.until));
       }
     };
 
@@ -345,7 +361,11 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
       const before = was === undefined || was.record.source !== 'license-manager' ? undefined : was.record.entitlements;
       const changed = stale !== undefined || before === undefined || JSON.stringify(before) !== JSON.stringify(seat.entitlements);
       stale = undefined;
-      if (changed && held !== undefined) await events.entitled(held.entitlement);
+      if (held === undefined) return;
+      // A change (a new tier, the end of a stale spell) is announced; otherwise the file is rewritten
+      // with the new checkedAt and expiration.
+      if (changed) await events.entitled(held.entitlement);
+      else await events.refreshed(held.entitlement);
     };
 
     const tick = async () => {
@@ -356,7 +376,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
           extendAt = extendDue(seat);
           await keep(seat);
           // The file carries the checkout's Expiration: rewritten so the app sees the extension.
-          if (stale === undefined) await events.refreshed(entitlementOf(seat, false));
+          if (stale === undefined) await events.refreshed(entitlementOf(seat));
         } else if (r.kind === 'failed') {
           if (isUnreachable(r)) await unreachable('ExtendLicenseConsumption', r);
           // The seat is gone (returned, or the license cancelled): a fresh checkout decides.
@@ -376,7 +396,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
             // An upgrade or renewal arrives as a new version: what it grants of what was asked is the pod's now.
             const granted = grantedOf((r.value.Entitlements ?? []).map((e) => ({ name: String(e.Name ?? ''), unit: String(e.Unit ?? ''), value: e.Value ?? null })));
             if (granted.length === 0) await lose({ code: 'NO_LICENSE', message: `the license ${held.seat.licenseArn} no longer grants any of the entitlements asked for` });
-            else await recovered({ ...held.seat, entitlements: mergeGranted(held.seat.entitlements, granted), checkedAt: new Date(at()).toISOString() });
+            else await recovered({ ...held.seat, entitlements: mergeGranted(held.seat.entitlements, granted), checkedAt: new Date(at()).toISOString(), licenseEnd: licenseEndOf(r.value) });
           }
         } else if (r.kind === 'failed') {
           if (isUnreachable(r)) await unreachable('GetLicense', r);
@@ -415,6 +435,12 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
       },
     };
   }
+}
+
+/** The end of a license's validity, if it has a readable one. */
+function licenseEndOf(license: License): string | null {
+  const end = license.Validity?.End;
+  return end !== undefined && Number.isFinite(Date.parse(end)) ? new Date(Date.parse(end)).toISOString() : null;
 }
 
 /** Transient trouble (throttling, a 5xx, the network, a timeout): "could not check", never "no license". */

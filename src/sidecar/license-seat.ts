@@ -4,8 +4,8 @@ import { readRegularFile } from '../shared/regular-file.js';
 /**
  * The License Manager checkout this pod holds, recorded next to the entitlement file on the shared
  * volume (it lives as long as the pod or task). A sidecar restarted in the same pod reuses the seat it
- * finds here instead of taking a second one, and a stopping sidecar checks it in. Mode 0600: the
- * consumption token lets whoever has it extend or give back the pod's seat.
+ * finds here instead of taking a second one, and a stopping sidecar checks it in. Mode 0600: it is the
+ * sidecar's own state, not the app's to read or edit.
  */
 
 export interface SeatRecord {
@@ -22,6 +22,8 @@ export interface SeatRecord {
   readonly expiration: string;
   /** When License Manager last confirmed the license. */
   readonly checkedAt: string;
+  /** The end of the license's validity as GetLicense last showed it, if it has one. */
+  readonly licenseEnd: string | null;
 }
 
 export const SEAT_RECORD_MODE = 0o600;
@@ -66,5 +68,6 @@ export async function readSeat(entitlementFile: string, productSku: string): Pro
     str(parsed.issuedAt) && str(parsed.expiration) && str(parsed.checkedAt) && Number.isFinite(Date.parse(parsed.expiration as string));
   if (!wellFormed) return { seat: undefined, why: 'the seat record is not well-formed' };
   if (parsed.productSku !== productSku) return { seat: undefined, why: `the seat record is for product ${String(parsed.productSku)}` };
-  return { seat: parsed as SeatRecord };
+  const licenseEnd = typeof parsed.licenseEnd === 'string' && Number.isFinite(Date.parse(parsed.licenseEnd)) ? parsed.licenseEnd : null;
+  return { seat: { ...(parsed as SeatRecord), licenseEnd } };
 }

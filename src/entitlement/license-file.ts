@@ -1,0 +1,124 @@
+import type { KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { fileErrorCode, FileRefusedError, readRegularFile } from '../shared/regular-file.js';
+import type { GrantedEntitlementRecord } from './file.js';
+import { LicenseTokenError, verifyLicenseToken } from './license-token.js';
+import { EntitlementFileError, MAX_ENTITLEMENT_FILE_BYTES } from './verify-file.js';
+
+/**
+ * The issuer fingerprint of licenses AWS Marketplace issues. It is what makes a check mean "a license
+ * AWS Marketplace issued", not one a buyer made for themselves with CreateLicense: never configurable.
+ */
+export const AWS_MARKETPLACE_KEY_FINGERPRINT = 'aws:294406891311:AWS/Marketplace:issuer-fingerprint';
+
+export interface CheckLicenseFileOptions {
+  /** The product ID (SKU) compiled into the app: the file must be for it. */
+  readonly productSku: string;
+  /** When given, the file's SKU must also be one of these. */
+  readonly trustedProductSkus?: readonly string[];
+  /** The license issuer's public key (PEM or KeyObject), when licenses are signed: the SignedToken must then verify. */
+  readonly licensePublicKey?: string | KeyObject;
+  /** When given, a file License Manager last confirmed longer ago than this is refused (`stale`). */
+  readonly maxAgeMs?: number;
+  readonly now?: Date;
+}
+
+export interface LicenseEntitlement {
+  readonly productSku: string;
+  readonly licenseArn: string;
+  readonly checkoutType: 'PROVISIONAL' | 'PERPETUAL';
+  /** What the pod may do: the tiers, seats or quantities granted. */
+  readonly entitlements: readonly GrantedEntitlementRecord[];
+  readonly checkedAt: Date;
+  readonly expiration: Date;
+  /** The sidecar could not reach License Manager at its last check; the last good license is in force. */
+  readonly stale: boolean;
+  /** Whether the SignedToken was verified here, with `licensePublicKey`. */
+  readonly signedTokenVerified: boolean;
+}
+
+const str = (v: unknown, max = 2048): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
+const instant = (v: unknown): Date | undefined => {
+  if (!str(v, 64)) return undefined;
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? new Date(t) : undefined;
+};
+
+/**
+ * Checks a contract product's entitlement file (`source: "license-manager"`) for an app that reads it.
+ * What it proves is limited, and says so: licenses AWS Marketplace issues carry no signature an app can
+ * check, so without `licensePublicKey` this checks that the file is well-formed, for this product, pinned
+ * to AWS Marketplace as issuer, with a seat that has not ended, not that the sidecar wrote it. With
+ * `licensePublicKey` the SignedToken must verify (PS384) and name this license or SKU.
+ */
+export async function checkLicenseEntitlementFile(path: string, options: CheckLicenseFileOptions): Promise<LicenseEntitlement> {
+  // The caller's arguments first: a key that is no key is a programming error, not a file's fault.
+  const issuerKey = typeof options.licensePublicKey === 'string' ? publicKeyFromPem(options.licensePublicKey) : options.licensePublicKey;
+  let text: string;
+  try {
+    text = (await readRegularFile(path, MAX_ENTITLEMENT_FILE_BYTES)).toString('utf8');
+  } catch (err) {
+    const why = err instanceof FileRefusedError ? err.message : `${path} cannot be read (${fileErrorCode(err)})`;
+    throw new EntitlementFileError('unreadable', why, { cause: err });
+  }
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new EntitlementFileError('malformed', `${path} is not JSON`, { cause: err });
+  }
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new EntitlementFileError('malformed', `${path} is not a JSON object`);
+  if (record.source !== 'license-manager') {
+    throw new EntitlementFileError('wrong_source', `${path} is not a contract product's file (source ${JSON.stringify(record.source ?? null)}, expected "license-manager")`);
+  }
+  const { productSku, licenseArn, checkoutType, keyFingerprint, entitlements, signedToken } = record;
+  const checkedAt = instant(record.checkedAt);
+  const expiration = instant(record.expiration);
+  const granted = Array.isArray(entitlements) && entitlements.length > 0 && entitlements.length <= 100 && entitlements.every(isGranted) ? (entitlements as GrantedEntitlementRecord[]) : undefined;
+  if (!str(productSku) || !str(licenseArn) || (checkoutType !== 'PROVISIONAL' && checkoutType !== 'PERPETUAL') || checkedAt === undefined || expiration === undefined || granted === undefined) {
+    throw new EntitlementFileError('malformed', `${path} lacks or mangles productSku, licenseArn, checkoutType, entitlements, checkedAt or expiration`);
+  }
+  if (productSku !== options.productSku) {
+    throw new EntitlementFileError('product_sku_mismatch', `${path} is for product ${productSku}, expected ${options.productSku}`);
+  }
+  if (options.trustedProductSkus !== undefined && !options.trustedProductSkus.includes(productSku)) {
+    throw new EntitlementFileError('untrusted_product_sku', `${path} is for product ${productSku}, which is not a trusted product SKU`);
+  }
+  if (keyFingerprint !== AWS_MARKETPLACE_KEY_FINGERPRINT) {
+    throw new EntitlementFileError('key_fingerprint_mismatch', `${path} names the issuer fingerprint ${JSON.stringify(keyFingerprint ?? null)}, not AWS Marketplace's`);
+  }
+  const now = options.now ?? new Date();
+  // Past `expiration` the sidecar that kept the file current is gone (or the license has ended).
+  if (expiration.getTime() <= now.getTime()) {
+    throw new EntitlementFileError('expired', `${path} vouched for the license until ${expiration.toISOString()}`);
+  }
+  if (options.maxAgeMs !== undefined && now.getTime() - checkedAt.getTime() > options.maxAgeMs) {
+    throw new EntitlementFileError('stale', `${path}: License Manager last confirmed the license at ${checkedAt.toISOString()}, longer ago than allowed`);
+  }
+  let signedTokenVerified = false;
+  if (issuerKey !== undefined) {
+    if (!str(signedToken, 32 * 1024)) throw new EntitlementFileError('signed_token_missing', `${path} has no SignedToken, and a license issuer key was given`);
+    try {
+      await verifyLicenseToken(signedToken, issuerKey, { licenseArn, productSku }, now);
+    } catch (err) {
+      if (err instanceof LicenseTokenError) throw new EntitlementFileError(err.reason, `${path}: ${err.message}`, { cause: err });
+      throw err;
+    }
+    signedTokenVerified = true;
+  }
+  return { productSku, licenseArn, checkoutType, entitlements: granted, checkedAt, expiration, stale: record.stale === true, signedTokenVerified };
+}
+
+function isGranted(e: unknown): boolean {
+  if (e === null || typeof e !== 'object') return false;
+  const g = e as Record<string, unknown>;
+  return str(g.name, 255) && str(g.unit, 64) && (g.value === null || str(g.value, 64));
+}
+
+function publicKeyFromPem(pem: string): KeyObject {
+  try {
+    return createPublicKey(pem);
+  } catch (err) {
+    throw new TypeError('licensePublicKey is not a PEM public key', { cause: err });
+  }
+}
