@@ -7,6 +7,9 @@
 #   - podman + buildah + runc (+ skopeo/umoci for image inspection) to build and run the image.
 #   - qemu-user-static + binfmt to build and run the linux/arm64 image on an amd64 machine.
 #   - faketime (libfaketime) for scripts/test-at-date.sh: the suite with every clock shifted.
+#   - the toolchains of the app-side verifiers in examples/verify (test/process/examples): PyJWT and
+#     cryptography for python3, Go 1.19 with golang-jwt v4 (its source, built in GOPATH mode: no module
+#     proxy is reachable), and the JDK 17.
 #   - mmdebstrap to make the stand-in base images (no registry is reachable here or in CI),
 #     cached under $ENTITLEMENT_TEST_CACHE (default /var/cache/entitlement-sidecar-test).
 #
@@ -27,7 +30,8 @@ need_apt=()
 [ -x /usr/bin/aws ] || need_apt+=(awscli)
 /usr/bin/python3 -c 'import boto3' 2>/dev/null || need_apt+=(python3-boto3)
 for pkg in podman buildah skopeo umoci runc uidmap slirp4netns fuse-overlayfs mmdebstrap \
-           qemu-user-static binfmt-support arch-test ca-certificates faketime; do
+           qemu-user-static binfmt-support arch-test ca-certificates faketime \
+           python3-jwt python3-cryptography golang-go golang-github-golang-jwt-jwt-dev default-jdk-headless; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then
@@ -181,4 +185,5 @@ for arch in amd64 arm64; do
 done
 podman image prune -f >/dev/null
 
-log "test tools ready: $(/usr/bin/aws --version 2>&1); $(/usr/bin/podman --version); cache $CACHE"
+log "test tools ready: $(/usr/bin/aws --version 2>&1); $(/usr/bin/podman --version); $(/usr/bin/go version);" \
+  "$(/usr/bin/javac -version 2>&1); PyJWT $(/usr/bin/python3 -c 'import jwt; print(jwt.__version__)'); cache $CACHE"
