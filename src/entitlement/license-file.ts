@@ -2,7 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
 import { fileErrorCode, FileRefusedError, readRegularFile } from '../shared/regular-file.js';
 import type { GrantedEntitlementRecord } from './file.js';
-import { LicenseTokenError, verifyLicenseToken } from './license-token.js';
+import { verifyLicenseToken } from './license-token.js';
+import { TokenVerificationError } from './token.js';
 import { EntitlementFileError, MAX_ENTITLEMENT_FILE_BYTES } from './verify-file.js';
 
 /**
@@ -38,8 +39,10 @@ export interface LicenseEntitlement {
 }
 
 const str = (v: unknown, max = 2048): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
+/** RFC 3339, as the sidecar writes instants (toISOString) and every recipe of examples/verify reads them. */
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/i;
 const instant = (v: unknown): Date | undefined => {
-  if (!str(v, 64)) return undefined;
+  if (!str(v, 64) || !RFC3339.test(v)) return undefined;
   const t = Date.parse(v);
   return Number.isFinite(t) ? new Date(t) : undefined;
 };
@@ -75,8 +78,11 @@ export async function checkLicenseEntitlementFile(path: string, options: CheckLi
   const checkedAt = instant(record.checkedAt);
   const expiration = instant(record.expiration);
   const granted = Array.isArray(entitlements) && entitlements.length > 0 && entitlements.length <= 100 && entitlements.every(isGranted) ? (entitlements as GrantedEntitlementRecord[]) : undefined;
-  if (!str(productSku) || !str(licenseArn) || (checkoutType !== 'PROVISIONAL' && checkoutType !== 'PERPETUAL') || checkedAt === undefined || expiration === undefined || granted === undefined) {
-    throw new EntitlementFileError('malformed', `${path} lacks or mangles productSku, licenseArn, checkoutType, entitlements, checkedAt or expiration`);
+  const wellFormed =
+    str(productSku) && str(licenseArn) && (checkoutType === 'PROVISIONAL' || checkoutType === 'PERPETUAL') && typeof keyFingerprint === 'string' &&
+    granted !== undefined && checkedAt !== undefined && expiration !== undefined && typeof record.stale === 'boolean' && (signedToken === null || typeof signedToken === 'string');
+  if (!wellFormed) {
+    throw new EntitlementFileError('malformed', `${path} lacks or mangles productSku, licenseArn, checkoutType, keyFingerprint, entitlements, checkedAt, expiration, stale or signedToken`);
   }
   if (productSku !== options.productSku) {
     throw new EntitlementFileError('product_sku_mismatch', `${path} is for product ${productSku}, expected ${options.productSku}`);
@@ -85,7 +91,7 @@ export async function checkLicenseEntitlementFile(path: string, options: CheckLi
     throw new EntitlementFileError('untrusted_product_sku', `${path} is for product ${productSku}, which is not a trusted product SKU`);
   }
   if (keyFingerprint !== AWS_MARKETPLACE_KEY_FINGERPRINT) {
-    throw new EntitlementFileError('key_fingerprint_mismatch', `${path} names the issuer fingerprint ${JSON.stringify(keyFingerprint ?? null)}, not AWS Marketplace's`);
+    throw new EntitlementFileError('key_fingerprint_mismatch', `${path} names the issuer fingerprint ${JSON.stringify(keyFingerprint)}, not AWS Marketplace's: the license was not issued by AWS Marketplace`);
   }
   const now = options.now ?? new Date();
   // Past `expiration` the sidecar that kept the file current is gone (or the license has ended).
@@ -97,11 +103,11 @@ export async function checkLicenseEntitlementFile(path: string, options: CheckLi
   }
   let signedTokenVerified = false;
   if (issuerKey !== undefined) {
-    if (!str(signedToken, 32 * 1024)) throw new EntitlementFileError('signed_token_missing', `${path} has no SignedToken, and a license issuer key was given`);
+    if (typeof signedToken !== 'string') throw new EntitlementFileError('signed_token_missing', `${path} has no SignedToken, and a license issuer key was given`);
     try {
       await verifyLicenseToken(signedToken, issuerKey, { licenseArn, productSku }, now);
     } catch (err) {
-      if (err instanceof LicenseTokenError) throw new EntitlementFileError(err.reason, `${path}: ${err.message}`, { cause: err });
+      if (err instanceof TokenVerificationError) throw new EntitlementFileError(err.reason, `${path}: ${err.message}`, { cause: err });
       throw err;
     }
     signedTokenVerified = true;

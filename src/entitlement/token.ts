@@ -3,19 +3,23 @@ import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload
 
 /**
  * Verification of the Signature that RegisterUsage returns: a PS256 JWT signed with the product's key,
- * whose claims must repeat the request this process sent.
+ * whose claims must repeat the request this process sent. The JWS steps (canonical segments, the
+ * algorithm pinned before any cryptography, the signature, exp/nbf, iat) are shared with License
+ * Manager's PS384 SignedToken (license-token.ts).
  */
 
 export const TOKEN_FAILURE_REASONS = {
   malformed: 'the token is not a well-formed JWS/JWT',
-  algorithm: 'the token is not signed with PS256',
-  signature: "the signature does not verify with the product's public key",
-  claims_missing: 'the token lacks a claim it must carry (productCode, publicKeyVersion, nonce)',
+  algorithm: 'the token is not signed with the one algorithm allowed (PS256; PS384 for a license)',
+  signature: 'the signature does not verify with the configured public key',
+  claims_missing: 'the token lacks a claim it must carry (productCode, publicKeyVersion, nonce; licenseArn for a license)',
   claims_invalid: 'a claim has the wrong type or a value no time or version can have',
   claims_conflict: 'the token spells a claim twice (camelCase and PascalCase) with different values',
   product_code_mismatch: 'the productCode claim differs from the product code sent',
   public_key_version_mismatch: 'the publicKeyVersion claim differs from the key version sent',
   nonce_mismatch: 'the nonce claim differs from the nonce this process generated',
+  license_arn_mismatch: "a license's licenseArn claim differs from the license it came with",
+  product_sku_mismatch: "a license's product claim differs from the product's SKU",
   issued_in_future: 'the iat claim lies in the future beyond the allowed clock skew',
   expired: 'the token carries an exp or nbf claim that is not satisfied now',
 } as const;
@@ -59,14 +63,19 @@ export const DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300;
  * Reads a claim as AWS's own sample code does (camelCase), tolerating the PascalCase of the API
  * reference's example. A token that carries both spellings with different values is refused.
  */
-function claim(payload: JWTPayload, camel: string): unknown {
-  const pascal = camel.charAt(0).toUpperCase() + camel.slice(1);
+export function claim(payload: JWTPayload, camel: string, pascal = camel.charAt(0).toUpperCase() + camel.slice(1)): unknown {
+  const value = optionalClaim(payload, camel, pascal);
+  if (value === undefined) throw new TokenVerificationError('claims_missing', `no ${camel} claim`);
+  return value;
+}
+
+/** The same, for a claim a token may leave out: undefined when neither spelling is there. */
+export function optionalClaim(payload: JWTPayload, camel: string, pascal = camel.charAt(0).toUpperCase() + camel.slice(1)): unknown {
   const a = payload[camel];
   const b = payload[pascal];
   if (a !== undefined && b !== undefined && a !== b) {
     throw new TokenVerificationError('claims_conflict', `${camel} ${describe(a)} but ${pascal} ${describe(b)}`);
   }
-  if (a === undefined && b === undefined) throw new TokenVerificationError('claims_missing', `no ${camel} claim`);
   return a ?? b;
 }
 
@@ -76,8 +85,8 @@ function describe(value: unknown): string {
   return `${typeof value} ${text.length > 40 ? `${text.slice(0, 37)}...` : text}`;
 }
 
-function stringClaim(payload: JWTPayload, camel: string): string {
-  const value = claim(payload, camel);
+export function stringClaim(payload: JWTPayload, camel: string, pascal?: string): string {
+  const value = claim(payload, camel, pascal);
   if (typeof value !== 'string') throw new TokenVerificationError('claims_invalid', `${camel} is a ${describe(value)}, not a string`);
   return value;
 }
@@ -102,26 +111,22 @@ function isCanonical(token: string): boolean {
   return segments.length === 3 && segments.every((seg) => /^[A-Za-z0-9_-]*$/.test(seg) && Buffer.from(seg, 'base64url').toString('base64url') === seg);
 }
 
-export async function verifyRegistrationToken(
-  token: string,
-  publicKey: KeyObject,
-  expected: ExpectedClaims,
-  options: VerifyOptions = {},
-): Promise<VerifiedClaims> {
+/**
+ * The JWS steps every token here goes through: three canonical base64url segments, the one algorithm
+ * allowed pinned before any cryptography (refusing none, RS256, and HS256 keyed with the public PEM),
+ * the signature, and exp/nbf when present. Returns the payload for the caller's claim checks.
+ */
+export async function verifyJws(token: string, publicKey: KeyObject, alg: 'PS256' | 'PS384', now: Date): Promise<JWTPayload> {
   if (!isCanonical(token)) throw new TokenVerificationError('malformed', 'not three canonical base64url segments');
-  let alg: unknown;
+  let header: unknown;
   try {
-    alg = decodeProtectedHeader(token).alg;
+    header = decodeProtectedHeader(token).alg;
   } catch (err) {
     throw new TokenVerificationError('malformed', undefined, { cause: err });
   }
-  // Pinned before any cryptography: refuses none, RS256, and HS256 keyed with the public PEM.
-  if (alg !== 'PS256') throw new TokenVerificationError('algorithm', `got ${JSON.stringify(alg)}`);
-
-  const now = options.now ?? new Date();
-  let payload: JWTPayload;
+  if (header !== alg) throw new TokenVerificationError('algorithm', `got ${JSON.stringify(header)}, allowed ${alg}`);
   try {
-    ({ payload } = await jwtVerify(token, publicKey, { algorithms: ['PS256'], currentDate: now }));
+    return (await jwtVerify(token, publicKey, { algorithms: [alg], currentDate: now })).payload;
   } catch (err) {
     if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw new TokenVerificationError('signature', undefined, { cause: err });
     if (err instanceof joseErrors.JWTExpired) throw new TokenVerificationError('expired', err.message, { cause: err });
@@ -133,22 +138,35 @@ export async function verifyRegistrationToken(
     if (err instanceof joseErrors.JOSEAlgNotAllowed) throw new TokenVerificationError('algorithm', undefined, { cause: err });
     throw new TokenVerificationError('malformed', (err as Error).message, { cause: err });
   }
+}
 
+/** `iat`, when present, must be a representable time no further ahead than the allowed clock skew. */
+export function checkIssuedAt(payload: JWTPayload, now: Date, maxClockSkewSeconds = DEFAULT_MAX_CLOCK_SKEW_SECONDS): Date | undefined {
+  const iat = payload.iat;
+  // jose has checked that iat, when present, is a number; it may still be one no Date can hold.
+  if (iat !== undefined && !(Number.isFinite(iat) && Math.abs(iat) <= MAX_EPOCH_SECONDS)) {
+    throw new TokenVerificationError('claims_invalid', `iat ${iat} is not a representable time`);
+  }
+  if (iat !== undefined && iat > now.getTime() / 1000 + maxClockSkewSeconds) {
+    throw new TokenVerificationError('issued_in_future', `iat ${new Date(iat * 1000).toISOString()}`);
+  }
+  return iat === undefined ? undefined : new Date(iat * 1000);
+}
+
+export async function verifyRegistrationToken(
+  token: string,
+  publicKey: KeyObject,
+  expected: ExpectedClaims,
+  options: VerifyOptions = {},
+): Promise<VerifiedClaims> {
+  const now = options.now ?? new Date();
+  const payload = await verifyJws(token, publicKey, 'PS256', now);
   const productCode = stringClaim(payload, 'productCode');
   const publicKeyVersion = versionClaim(payload);
   const nonce = stringClaim(payload, 'nonce');
   if (productCode !== expected.productCode) throw new TokenVerificationError('product_code_mismatch');
   if (publicKeyVersion !== expected.publicKeyVersion) throw new TokenVerificationError('public_key_version_mismatch');
   if (expected.nonce !== undefined && nonce !== expected.nonce) throw new TokenVerificationError('nonce_mismatch');
-
-  const iat = payload.iat;
-  // jose has checked that iat, when present, is a number; it may still be one no Date can hold.
-  if (iat !== undefined && !(Number.isFinite(iat) && Math.abs(iat) <= MAX_EPOCH_SECONDS)) {
-    throw new TokenVerificationError('claims_invalid', `iat ${iat} is not a representable time`);
-  }
-  const skew = options.maxClockSkewSeconds ?? DEFAULT_MAX_CLOCK_SKEW_SECONDS;
-  if (iat !== undefined && iat > now.getTime() / 1000 + skew) {
-    throw new TokenVerificationError('issued_in_future', `iat ${new Date(iat * 1000).toISOString()}`);
-  }
-  return { productCode, publicKeyVersion, nonce, issuedAt: iat === undefined ? undefined : new Date(iat * 1000) };
+  const issuedAt = checkIssuedAt(payload, now, options.maxClockSkewSeconds);
+  return { productCode, publicKeyVersion, nonce, issuedAt };
 }

@@ -12,7 +12,8 @@ import {
 } from '../aws/license-manager.js';
 import { backoffDelayMs } from '../aws/retry.js';
 import type { LicenseManagerConfig } from '../config/settings.js';
-import { LicenseTokenError, verifyLicenseToken } from '../entitlement/license-token.js';
+import { verifyLicenseToken } from '../entitlement/license-token.js';
+import { TokenVerificationError } from '../entitlement/token.js';
 import type { SnapshotInput } from '../entitlement/status.js';
 import { readSeat, removeSeat, writeSeat, type SeatRecord } from './license-seat.js';
 import { aborted, ok, outcome, type Entitlement, type EntitlementSource, type SourceContext, type Step, type Watch, type WatchEvents } from './source.js';
@@ -192,8 +193,8 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
         await verifyLicenseToken(c.signedToken, config.signingKey.key.key, { licenseArn: c.licenseArn, productSku: config.productSku }, new Date(ctx.now()));
         verified = true;
       } catch (err) {
-        if (!(err instanceof LicenseTokenError)) throw err;
-        return outcome({ code: err.reason.endsWith('_mismatch') ? 'TOKEN_MISMATCH' : 'TOKEN_INVALID', message: `the license's SignedToken was rejected (${err.reason}): ${err.message}` });
+        if (!(err instanceof TokenVerificationError)) throw err;
+        return outcome({ code: err.code, message: `the license's SignedToken was rejected (${err.reason}): ${err.message}` });
       }
     }
     ctx.mark('called');

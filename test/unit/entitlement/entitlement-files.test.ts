@@ -77,7 +77,9 @@ describe('checkLicenseEntitlementFile', () => {
   it.each([
     ['another product', license({ productSku: 'aaaaaaaa-1c2a-4e8f-9d3b-7a6c5e4d3b2a' }), 'product_sku_mismatch'],
     ['a license a buyer issued to themselves', license({ keyFingerprint: 'aws:111122223333:buyer:issuer-fingerprint' }), 'key_fingerprint_mismatch'],
-    ['no fingerprint', license({ keyFingerprint: undefined }), 'key_fingerprint_mismatch'],
+    ['no fingerprint', license({ keyFingerprint: undefined }), 'malformed'],
+    ['no stale flag', license({ stale: undefined }), 'malformed'],
+    ['an expiration that is not RFC 3339', license({ expiration: 'Tue, 15 Jun 2027 13:00:00 GMT' }), 'malformed'],
     ['a seat past its expiration (the sidecar is gone)', license({ expiration: '2027-06-15T12:15:00.000Z' }), 'expired'],
     ['an hourly product file', { source: 'register-usage', productCode: 'p', publicKeyVersion: 1, nonce: 'n', signature: 's' }, 'wrong_source'],
     ['a file without source', { productCode: 'p', publicKeyVersion: 1, nonce: 'n', signature: 's' }, 'wrong_source'],
@@ -121,8 +123,11 @@ describe('checkLicenseEntitlementFile', () => {
     it.each([
       ['no token', async () => at('none.json', license()), 'signed_token_missing'],
       ['another license', async () => signed({ licenseArn: `${ARN}x` }), 'license_arn_mismatch'],
-      ['another product', async () => signed({ licenseArn: ARN, productSKU: 'aaaaaaaa-1c2a-4e8f-9d3b-7a6c5e4d3b2a' }), 'product_sku_mismatch'],
-      ['no license claim', async () => signed({ productSKU: SKU }), 'claims_missing'],
+      ['another product', async () => signed({ licenseArn: ARN, ProductSKU: 'aaaaaaaa-1c2a-4e8f-9d3b-7a6c5e4d3b2a' }), 'product_sku_mismatch'],
+      ['two spellings of the product that disagree', async () => signed({ licenseArn: ARN, productSku: SKU, ProductSKU: 'other' }), 'claims_conflict'],
+      ['no license claim', async () => signed({ productSku: SKU }), 'claims_missing'],
+      ['an iat ten minutes ahead', async () => signed({ licenseArn: ARN, iat: NOW.getTime() / 1000 + 600 }), 'issued_in_future'],
+      ['an exp passed', async () => signed({ licenseArn: ARN, exp: NOW.getTime() / 1000 - 1 }), 'expired'],
       ['PS256 instead of PS384', async () => signed({ licenseArn: ARN }, 'PS256'), 'algorithm'],
       ['another key', async () => signed({ licenseArn: ARN }, 'PS384', product.privateKey), 'signature'],
     ])('refuses %s', async (_name, make, reason) => {
