@@ -5,16 +5,16 @@
  *   2. auth        SigV4 (key, scope, signed headers, clock skew, payload hash, signature), then
  *                  the scope's region vs the endpoint's region, named per operation:
  *                  RegisterUsage InvalidRegionException, MeterUsage InvalidEndpointRegionException,
- *                  BatchMeterUsage/ResolveCustomer InvalidSignatureException ("scoped to a valid region")
+ *                  the others InvalidSignatureException ("scoped to a valid region")
  *   3. dispatch    operation implemented here?                 -> UnknownOperationException
  *   4. input       JSON types, then model constraints          -> SerializationException, ValidationException
- *   5. rate limit  token bucket per operation and account       -> ThrottlingException "Rate exceeded"
+ *   5. rate limit  token bucket per operation and account       -> the service's throttling error
  *   -- steps 6-8 only for operations in scenario.faultOperations (null = all) --
  *   6. latency     scenario.latencyMs of real time
- *   7. throttle    scenario.throttle > 0 (decrements)          -> ThrottlingException
- *   8. fault       scenario.internalError > 0 (decrements)     -> 500 InternalServiceErrorException
- *   9. operation   its own checks: register-usage.ts, meter-usage.ts, batch-meter-usage.ts,
- *                  resolve-customer.ts (the mode applies there, also only per faultOperations)
+ *   7. throttle    scenario.throttle > 0 (decrements)          -> the service's throttling error
+ *   8. fault       scenario.internalError > 0 (decrements)     -> the service's 500
+ *   9. operation   its own checks: metering/*.ts, license-manager/*.ts (the mode and
+ *                  authorizationErrors apply there, also only per faultOperations)
  *
  * Rate limiting comes after validation because AWS counts requests it has accepted for an operation;
  * injected faults come after the rate limit so a throttled burst still consumes quota, as on AWS.
@@ -25,8 +25,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Answer } from '../shared/http.js';
 import { ApiError, protocolError } from './errors.js';
 import type { ApiDeps, Service } from './service.js';
-import { serviceForTarget } from './services.js';
-import { faultsApplyTo, METERING_OPERATIONS, type MeteringOperation } from './scenario.js';
+import { routeRequest } from './services.js';
+import { faultsApplyTo, OPERATIONS, type OperationName } from './scenario.js';
 import { verifySigV4 } from './sigv4.js';
 import type { SigV4Identity, WireRequest } from './sigv4.js';
 import { readInput } from './validate.js';
@@ -50,27 +50,27 @@ function peek(body: Buffer): { productCode: string | null; nonce: string | null 
   }
 }
 
-/** The service and operation of a request, when it is AWS JSON 1.1 to a target some service has. */
-function targetOf(wire: WireRequest): { service: Service; operation: string } | undefined {
-  const contentType = wire.headers['content-type']?.[0]?.split(';')[0]?.trim().toLowerCase();
-  return contentType === JSON_11 ? serviceForTarget(wire.headers['x-amz-target']?.[0]) : undefined;
-}
+const isOperationName = (name: string): name is OperationName => (OPERATIONS as readonly string[]).includes(name);
 
-const isMeteringOperation = (name: string): name is MeteringOperation => (METERING_OPERATIONS as readonly string[]).includes(name);
+/** The operation a service has under this name, if any. */
+function operationOf(service: Service, name: string) {
+  return isOperationName(name) && Object.hasOwn(service.operations, name) ? service.operations[name] : undefined;
+}
 
 export async function handleApiCall(wire: WireRequest, deps: ApiDeps): Promise<Answer> {
   const { store, limiter, config, logger } = deps;
   const requestId = randomUUID();
-  const target = targetOf(wire);
+  const target = routeRequest(wire);
   const opName = target?.operation;
   let identity: SigV4Identity | undefined;
+  let extraHeaders: Readonly<Record<string, string>> = {};
   let status = 200;
   let outcome = 'success';
   let body: string;
   try {
     if (target === undefined) throw protocolError('UnknownOperationException', 'The requested operation is not recognized by the service.');
     const { service } = target;
-    const operation = Object.hasOwn(service.operations, target.operation) ? service.operations[target.operation] : undefined;
+    const operation = operationOf(service, target.operation);
     identity = verifySigV4(wire, {
       service: service.signingName,
       region: config.region,
@@ -78,13 +78,14 @@ export async function handleApiCall(wire: WireRequest, deps: ApiDeps): Promise<A
       lookup: deps.lookupCredential,
       ...(operation?.regionError !== undefined ? { regionError: operation.regionError } : {}),
     });
-    if (operation === undefined || !isMeteringOperation(target.operation)) {
+    if (operation === undefined || !isOperationName(target.operation)) {
       throw protocolError('UnknownOperationException', `Operation ${target.operation} is not supported by this emulator.`);
     }
     const input = readInput(operation.input, wire.body);
     const scenario = store.scenario();
+    const account = identity.credential.accountId;
     // One bucket per operation and account: each operation has its own quota on AWS.
-    if (!limiter.take(`${target.operation}/${identity.credential.accountId}`, operation.rateLimit(scenario))) throw service.throttled();
+    if (!limiter.take(`${target.operation}/${account}`, operation.rateLimit(scenario))) throw service.throttled();
     const faultsApply = faultsApplyTo(scenario, target.operation);
     const { latencyMs } = scenario;
     if (faultsApply && latencyMs > 0) {
@@ -93,7 +94,7 @@ export async function handleApiCall(wire: WireRequest, deps: ApiDeps): Promise<A
     }
     if (faultsApply && store.consume('throttle')) throw service.throttled();
     if (faultsApply && store.consume('internalError')) throw service.internalError();
-    const call = { operation: target.operation, input, identity, caller: callerIdentity(identity), scenario: store.scenario(), faultsApply, deps };
+    const call = { operation: target.operation, input, identity, account, caller: callerIdentity(identity), scenario: store.scenario(), faultsApply, deps };
     const result = await operation.run(call);
     body = JSON.stringify(result);
   } catch (err) {
@@ -102,14 +103,15 @@ export async function handleApiCall(wire: WireRequest, deps: ApiDeps): Promise<A
     if (!(err instanceof ApiError)) logger.error({ err, requestId }, 'emulator bug: unexpected error while answering');
     status = apiError.status;
     outcome = apiError.code;
-    body = apiError.body(target?.service.errorMessageKey);
+    extraHeaders = apiError.headers;
+    body = apiError.body(target?.service.protocol.errorMessageKey);
   }
 
   const sent = peek(wire.body);
   store.record({
     time: deps.now().toISOString(),
     requestId,
-    operation: opName !== undefined && target !== undefined && Object.hasOwn(target.service.operations, opName) ? opName : 'unknown',
+    operation: opName !== undefined && target !== undefined && operationOf(target.service, opName) !== undefined ? opName : 'unknown',
     outcome,
     caller: identity?.credential.accessKeyId ?? null,
     productCode: sent.productCode,
@@ -118,7 +120,7 @@ export async function handleApiCall(wire: WireRequest, deps: ApiDeps): Promise<A
   });
   logger.info({ requestId, service: target?.service.name ?? null, operation: opName ?? null, outcome, caller: identity?.credential.accessKeyId ?? null }, 'api call');
 
-  const headers: Record<string, string> = { 'content-type': JSON_11, 'x-amzn-requestid': requestId };
+  const headers: Record<string, string> = { ...extraHeaders, 'content-type': JSON_11, 'x-amzn-requestid': requestId };
   if (outcome !== 'success') headers['x-amzn-errortype'] = outcome;
   return { status, headers, body };
 }

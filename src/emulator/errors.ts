@@ -26,21 +26,33 @@ export const PROTOCOL_ERROR_STATUS = {
 
 export type ProtocolErrorCode = keyof typeof PROTOCOL_ERROR_STATUS;
 
+/** What an error carries besides its code and message, as its shape models it. */
+export interface ApiErrorExtras {
+  /** More members of the error structure (License Manager's RedirectException has `Location`). */
+  readonly fields?: Readonly<Record<string, string>>;
+  /** Members bound to HTTP headers (the newest model reads RedirectException's `Location` from one). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 /** An answer that is an AWS error. Thrown inside the request pipeline and turned into a response there. */
 export class ApiError extends Error {
   readonly code: string;
   readonly status: number;
+  readonly fields: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: string, message: string, status: number) {
+  constructor(code: string, message: string, status: number, extras: ApiErrorExtras = {}) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.status = status;
+    this.fields = extras.fields ?? {};
+    this.headers = extras.headers ?? {};
   }
 
   /** The AWS JSON 1.1 error body: unqualified `__type` (what Coral sends after the `#` is all clients keep). */
   body(messageKey: 'message' | 'Message' = 'message'): string {
-    return JSON.stringify({ __type: this.code, [messageKey]: this.message });
+    return JSON.stringify({ __type: this.code, [messageKey]: this.message, ...this.fields });
   }
 }
 

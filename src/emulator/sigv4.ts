@@ -17,6 +17,8 @@ export interface SigV4Credential {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly accountId: string;
+  /** Who the credential is, for IAM-style messages (an assumed role's ARN); default: the access key as a user. */
+  readonly principalArn?: string;
 }
 
 /** The request as received: raw target (path + query) and header values as Node's `headersDistinct` gives them. */

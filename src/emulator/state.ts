@@ -1,9 +1,13 @@
 /**
  * Everything the emulator remembers between calls: the scenario, counts per operation and outcome,
  * the callers that have already made their first call, the most recent calls, the accepted metering
- * records and the SaaS customers with their registration tokens.
+ * records, the SaaS customers with their registration tokens, and License Manager's licenses and
+ * checkouts.
  * One instance per emulator, owned by it; nothing here is module-global.
  */
+import { ConsumptionLedger } from './license-manager/consumptions.js';
+import { LicenseRegistry } from './license-manager/licenses.js';
+import type { LicenseRecord } from './license-manager/seeds.js';
 import { CustomerRegistry } from './metering/customers.js';
 import type { SubscribedCustomer } from './metering/customers.js';
 import { MeteringRecords } from './metering/records.js';
@@ -47,10 +51,13 @@ export class EmulatorStore {
   readonly callers = new Set<string>();
   readonly records = new MeteringRecords();
   readonly customers: CustomerRegistry;
+  readonly licenses: LicenseRegistry;
+  readonly consumptions = new ConsumptionLedger();
 
-  constructor(initial: Partial<Scenario> | undefined, customers: readonly SubscribedCustomer[] = []) {
+  constructor(initial: Partial<Scenario> | undefined, customers: readonly SubscribedCustomer[] = [], licenses: readonly Omit<LicenseRecord, 'version'>[] = []) {
     this.current = mergeScenario(DEFAULT_SCENARIO, initial ?? {});
     this.customers = new CustomerRegistry(customers);
+    this.licenses = new LicenseRegistry(licenses);
   }
 
   scenario(): Scenario {
@@ -91,7 +98,8 @@ export class EmulatorStore {
 
   /**
    * Forgets counts, calls, callers, metering records, ClientTokens, issued registration tokens (and the
-   * customers they subscribed) and clears pending injected faults; the rest of the scenario stays.
+   * customers they subscribed), checkouts, and licenses put or changed since start (the seeded ones
+   * come back as they were seeded), and clears pending injected faults; the rest of the scenario stays.
    */
   reset(): void {
     this.counts = {};
@@ -100,6 +108,8 @@ export class EmulatorStore {
     this.callers.clear();
     this.records.reset();
     this.customers.reset();
+    this.licenses.reset();
+    this.consumptions.reset();
     this.current = applyScenario(this.current, { throttle: 0, internalError: 0, unprocessed: 0 });
   }
 }

@@ -2,7 +2,7 @@
  * Input checking as AWS's JSON services (Coral) do it, in two stages:
  * 1. deserialisation: a member of the wrong JSON type is a SerializationException (the request
  *    cannot be read into the shape at all), and so is a body that is not a JSON object;
- * 2. constraints: every violated `required`/`length`/`pattern`/`range` trait is collected into one
+ * 2. constraints: every violated `required`/`length`/`pattern`/`range`/`enum` trait is collected into one
  *    ValidationException, "N validation error(s) detected: ...; ...". Nested members are named the
  *    way Coral names them: `usageRecords.2.member.usageAllocations.1.member.tags.1.member.key`.
  * Shapes are declared as data (see shapes.ts); an operation only adds a table.
@@ -13,7 +13,7 @@ interface Common {
   readonly required?: boolean;
 }
 export type MemberSpec =
-  | (Common & { readonly type: 'string'; readonly min?: number; readonly max?: number; readonly pattern?: string })
+  | (Common & { readonly type: 'string'; readonly min?: number; readonly max?: number; readonly pattern?: string; readonly enum?: readonly string[] })
   | (Common & { readonly type: 'integer'; readonly min?: number; readonly max?: number })
   | (Common & { readonly type: 'boolean' })
   /** Epoch seconds on the wire (AWS JSON's default timestamp format); fractions allowed. */
@@ -91,8 +91,12 @@ function constraintProblems(path: string, spec: MemberSpec, v: unknown): string[
     if (spec.min !== undefined && length < spec.min) problems.push(at(`Member must have length greater than or equal to ${spec.min}`));
     if (spec.max !== undefined && length > spec.max) problems.push(at(`Member must have length less than or equal to ${spec.max}`));
   }
-  if (spec.type === 'string' && typeof v === 'string' && spec.pattern !== undefined && !new RegExp(spec.pattern, 'u').test(v)) {
+  // The whole value must match, as Coral's (Java's) Pattern.matches does: the model's `\S+` means no space anywhere.
+  if (spec.type === 'string' && typeof v === 'string' && spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`, 'u').test(v)) {
     problems.push(at(`Member must satisfy regular expression pattern: ${spec.pattern}`));
+  }
+  if (spec.type === 'string' && typeof v === 'string' && spec.enum !== undefined && !spec.enum.includes(v)) {
+    problems.push(at(`Member must satisfy enum value set: [${spec.enum.join(', ')}]`));
   }
   if (spec.type === 'integer' && typeof v === 'number') {
     if (spec.min !== undefined && v < spec.min) problems.push(at(`Member must have value greater than or equal to ${spec.min}`));

@@ -13,7 +13,7 @@ export const CREDENTIAL = DEFAULT_EMULATOR_CREDENTIALS[0] as (typeof DEFAULT_EMU
  * meteringClient, and to the code under test.
  */
 export async function emulator(scenario: Partial<Scenario> = {}, options: { now?: () => Date } = {}): Promise<Emulator> {
-  const emu = await startEmulator({ region: REGION, keyBits: 2048, scenario, now: options.now ?? (() => new Date()) });
+  const emu = await startEmulator({ region: REGION, keyBits: 2048, licenseManager: { signingKeyBits: 2048 }, scenario, now: options.now ?? (() => new Date()) });
   afterEach(() => emu.close());
   return emu;
 }
