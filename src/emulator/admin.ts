@@ -9,6 +9,7 @@
  * (The Host check against DNS rebinding is the server's, for every path: see host-check.ts.)
  */
 import type { ControlResult, LicenseControl } from './license-manager/control.js';
+import type { AnywhereControl } from './sts/control.js';
 import { parseTokenRequest } from './metering/customers.js';
 import { parseScenarioPatch } from './scenario.js';
 import { jsonAnswer, type Answer } from '../shared/http.js';
@@ -25,6 +26,7 @@ export interface AdminDeps {
   readonly productCodes: ReadonlySet<string> | null;
   readonly now: () => Date;
   readonly licenses: LicenseControl;
+  readonly anywhere: AnywhereControl;
   readonly licenseIssuerPublicKeyPem: string;
 }
 
@@ -91,6 +93,29 @@ function postRegistrationToken(body: Buffer, deps: AdminDeps): Answer {
 }
 
 /** Path (after /_emulator/) -> method -> handler. */
+/** `{accountId, roleArn, expiresInSeconds?, licenseArn?, tokenProperties?}` -> 201 `{licenseToken, roleArn, expiresAt}`. */
+function postLicenseToken(body: Buffer, deps: AdminDeps): Answer {
+  const parsed = parseJson(body);
+  if (parsed === undefined) return json(400, { error: 'invalid license token request', problems: ['the body must be a JSON object'] });
+  const issued = deps.anywhere.issueLicenseToken(parsed.value);
+  return issued.ok ? json(201, issued.value) : controlAnswer('invalid license token request', issued);
+}
+
+/** `{licenseToken}` -> 200 `{revoked: true}`; 404 for a token the emulator did not issue. */
+function revokeLicenseToken(body: Buffer, deps: AdminDeps): Answer {
+  const o = parseJson(body)?.value;
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || Object.keys(o).some((k) => k !== 'licenseToken')) {
+    return json(400, { error: 'invalid revocation', problems: ['the body must be a JSON object {licenseToken}'] });
+  }
+  return controlAnswer('invalid revocation', deps.anywhere.revokeLicenseToken((o as Record<string, unknown>)['licenseToken']));
+}
+
+function putRole(body: Buffer, deps: AdminDeps): Answer {
+  const parsed = parseJson(body);
+  if (parsed === undefined) return json(400, { error: 'invalid role', problems: ['the body must be a JSON object (a role)'] });
+  return controlAnswer('invalid role', deps.anywhere.putRole(parsed.value));
+}
+
 const routes: Readonly<Record<string, Readonly<Record<string, Handler>>>> = {
   state: { GET: (_b, d) => json(200, d.store.state()) },
   scenario: { PUT: putScenario },
@@ -108,6 +133,9 @@ const routes: Readonly<Record<string, Readonly<Record<string, Handler>>>> = {
   'licenses/status': { PUT: putLicenseStatus },
   consumptions: { GET: (_b, d) => json(200, { consumptions: d.licenses.consumptions() }) },
   'license-issuer-key': { GET: (_b, d) => pem(d.licenseIssuerPublicKeyPem) },
+  'license-tokens': { POST: postLicenseToken },
+  'license-tokens/revoke': { POST: revokeLicenseToken },
+  roles: { GET: (_b, d) => json(200, { roles: d.anywhere.roles() }), PUT: putRole },
 };
 
 const isJson = (contentType: string | undefined): boolean => contentType?.split(';')[0]?.trim().toLowerCase() === 'application/json';

@@ -1,8 +1,8 @@
 /**
  * A local, faithful stand-in for the AWS Marketplace Metering API (RegisterUsage, MeterUsage,
- * BatchMeterUsage, ResolveCustomer) and AWS License Manager (CheckoutLicense, CheckInLicense,
- * ExtendLicenseConsumption, GetLicense, ListReceivedLicenses) on one endpoint: real HTTP, AWS JSON 1.1,
- * SigV4 checked, PS256 tokens and PS384 signed licenses from key pairs made at start, metering
+ * BatchMeterUsage, ResolveCustomer), AWS License Manager (CheckoutLicense, CheckInLicense,
+ * ExtendLicenseConsumption, GetLicense, ListReceivedLicenses, GetAccessToken) and STS
+ * (AssumeRoleWithWebIdentity) on one endpoint: real HTTP, AWS JSON 1.1 and AWS Query, SigV4 checked, PS256 tokens and PS384 signed licenses from key pairs made at start, metering
  * records and checkouts kept for tests to assert on, and scenarios to make it answer every way AWS
  * can. Nothing can be tested locally against AWS itself (RegisterUsage and MeterUsage only work from
  * ECS/EKS tasks of a subscribed account, CheckoutLicense only for a buyer's license), which is why
@@ -32,6 +32,9 @@ import type { ConsumptionView } from './license-manager/consumptions.js';
 import type { LicenseView } from './license-manager/licenses.js';
 import type { LicenseSeed, LicenseStatus } from './license-manager/seeds.js';
 import { LicenseIssuer } from './license-manager/signed-token.js';
+import type { IssuedLicenseToken, LicenseTokenRequest } from './license-manager/license-tokens.js';
+import { AnywhereControl } from './sts/control.js';
+import { roleProblems, roleView, type RoleSpec, type RoleView } from './sts/roles.js';
 
 export { AUTHORIZATION_ERRORS, BAD_TOKENS, DEFAULT_SCENARIO, LICENSE_MANAGER_OPERATIONS, METERING_OPERATIONS, MODES, OPERATIONS } from './scenario.js';
 export type { AuthorizationError, BadToken, LicenseManagerOperation, MeteringOperation, Mode, OperationName, RateLimit, Scenario } from './scenario.js';
@@ -44,6 +47,10 @@ export type { EntitlementView, LicenseView } from './license-manager/licenses.js
 export type { ConsumptionView, TakenEntitlement } from './license-manager/consumptions.js';
 export { ENTITLEMENT_UNITS } from './license-manager/shapes.js';
 export type { EntitlementUnit } from './license-manager/shapes.js';
+export type { IssuedLicenseToken, LicenseTokenRequest } from './license-manager/license-tokens.js';
+export type { RoleSpec, RoleView } from './sts/roles.js';
+export { STS_OPERATIONS } from './scenario.js';
+export type { StsOperation } from './scenario.js';
 
 export interface EmulatorCredential {
   accessKeyId: string;
@@ -80,6 +87,14 @@ export interface EmulatorOptions {
   /** License Manager's licenses at start, per account (the caller's account is its credential's). */
   licenses?: LicenseSeed[];
   licenseManager?: LicenseManagerOptions;
+  /** IAM roles AssumeRoleWithWebIdentity may assume (putRole adds more). */
+  roles?: RoleSpec[];
+  sts?: StsOptions;
+}
+
+export interface StsOptions {
+  /** How long AssumeRoleWithWebIdentity's credentials live when the call asks for no DurationSeconds (default 3600, STS's). */
+  credentialsTtlSeconds?: number;
 }
 
 export interface LicenseManagerOptions {
@@ -87,11 +102,17 @@ export interface LicenseManagerOptions {
   consumptionTtlSeconds?: number;
   /** RSA key size of the issuer key that signs SignedToken (PS384); default 2048 (KMS's smallest RSA key; AWS says nothing of Marketplace's). */
   signingKeyBits?: number;
+  /** How long GetAccessToken's access tokens live (default 3600, AWS's one hour). */
+  accessTokenTtlSeconds?: number;
 }
 
 export const DEFAULT_METER_USAGE_LOOK_BACK_HOURS = 6;
 export const DEFAULT_CONSUMPTION_TTL_SECONDS = 3600;
 export const DEFAULT_SIGNING_KEY_BITS = 2048;
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
+export const DEFAULT_STS_CREDENTIALS_TTL_SECONDS = 3600;
+/** STS's longest session (a role's MaxSessionDuration at most). */
+export const MAX_STS_CREDENTIALS_TTL_SECONDS = 43_200;
 /** Far above AWS's 60 minutes; a TTL is for tests to shorten, not to make a checkout last for weeks. */
 export const MAX_CONSUMPTION_TTL_SECONDS = 7 * 86_400;
 export const DEFAULT_BATCH_METER_USAGE_LOOK_BACK_HOURS = 24;
@@ -129,6 +150,13 @@ export interface Emulator {
   licenses(): LicenseView[];
   /** Every checkout since start or reset (checked in and expired ones too: see `active`), oldest first. */
   consumptions(): ConsumptionView[];
+  /** A long-lived license token (Containers Anywhere's `license_token`) for GetAccessToken. Throws a TypeError listing every problem. */
+  issueLicenseToken(request: LicenseTokenRequest): IssuedLicenseToken;
+  /** Revokes a license token: GetAccessToken refuses it, STS refuses its access tokens. Throws a TypeError for a token the emulator did not issue. */
+  revokeLicenseToken(licenseToken: string): void;
+  /** Creates or replaces a role AssumeRoleWithWebIdentity may assume. Throws a TypeError listing every problem. */
+  putRole(role: RoleSpec): RoleView;
+  roles(): RoleView[];
   /**
    * Forgets counts, calls, callers, metering records, tokens, checkouts and licenses put since start
    * (seeded licenses come back as seeded), and pending injected faults; the rest of the scenario stays.
@@ -181,6 +209,16 @@ function optionProblems(o: EmulatorOptions, credentials: readonly EmulatorCreden
   }
   const bits = lm.signingKeyBits;
   if (bits !== undefined && !(Number.isSafeInteger(bits) && bits >= 2048 && bits <= 8192)) problems.push('licenseManager.signingKeyBits must be an integer from 2048 to 8192');
+  const accessTtl = lm.accessTokenTtlSeconds;
+  if (accessTtl !== undefined && !(Number.isSafeInteger(accessTtl) && accessTtl >= 1 && accessTtl <= 86_400)) problems.push('licenseManager.accessTokenTtlSeconds must be an integer from 1 to 86400');
+  const stsTtl = o.sts?.credentialsTtlSeconds;
+  if (stsTtl !== undefined && !(Number.isSafeInteger(stsTtl) && stsTtl >= 1 && stsTtl <= MAX_STS_CREDENTIALS_TTL_SECONDS)) {
+    problems.push(`sts.credentialsTtlSeconds must be an integer from 1 to ${MAX_STS_CREDENTIALS_TTL_SECONDS}`);
+  }
+  if (o.roles !== undefined) {
+    if (!Array.isArray(o.roles)) problems.push('roles must be a list of roles');
+    else problems.push(...o.roles.flatMap((r, i) => roleProblems(r, `roles[${i}].`)));
+  }
   return problems;
 }
 
@@ -206,13 +244,14 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
   const seeded = Array.isArray(o.licenses) ? seededLicenses(o.licenses, { region: o.region, now: now() }) : seededLicenses([], { region: o.region, now: now() });
   if (!seeded.ok) problems.push(...seeded.problems);
   if (problems.length > 0 || !seeded.ok) throw new TypeError(`invalid emulator options: ${problems.join('; ')}`);
-  const store = new EmulatorStore(o.scenario, o.customers, seeded.value); // throws on an invalid scenario, before any work
+  const store = new EmulatorStore(o.scenario, o.customers, seeded.value, (o.roles ?? []).map(roleView)); // throws on an invalid scenario, before any work
   const logger = (o.logger ?? pino({ enabled: false })).child({ module: 'emulator' });
   const keyBits = o.keyBits ?? 3072;
   // Both at once: key generation runs on libuv's thread pool.
   const [keys, issuerKeys] = await Promise.all([generateRsaKeyPair(keyBits), generateRsaKeyPair(o.licenseManager?.signingKeyBits ?? DEFAULT_SIGNING_KEY_BITS)]);
   const licenseIssuer = new LicenseIssuer(issuerKeys);
   const licenses = new LicenseControl(store, o.region, now);
+  const anywhere = new AnywhereControl(store, now);
   // The public key is public: readable by everyone.
   if (o.publicKeyOut !== undefined) await writeFileAtomic(o.publicKeyOut, keys.publicKeyPem, 0o644);
 
@@ -235,7 +274,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
   const server = createEmulatorServer({
     logger,
     hosts,
-    admin: { store, publicKeyPem: keys.publicKeyPem, reset, productCodes, now, licenses, licenseIssuerPublicKeyPem: licenseIssuer.publicKeyPem },
+    admin: { store, publicKeyPem: keys.publicKeyPem, reset, productCodes, now, licenses, anywhere, licenseIssuerPublicKeyPem: licenseIssuer.publicKeyPem },
     api: {
       config: {
         region: o.region,
@@ -245,12 +284,15 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
         meterUsageLookBackMs: (o.meterUsageLookBackHours ?? DEFAULT_METER_USAGE_LOOK_BACK_HOURS) * HOUR_MS,
         batchMeterUsageLookBackMs: (o.batchMeterUsageLookBackHours ?? DEFAULT_BATCH_METER_USAGE_LOOK_BACK_HOURS) * HOUR_MS,
         consumptionTtlMs: (o.licenseManager?.consumptionTtlSeconds ?? DEFAULT_CONSUMPTION_TTL_SECONDS) * 1000,
+        accessTokenTtlMs: (o.licenseManager?.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS) * 1000,
+        stsCredentialsTtlMs: (o.sts?.credentialsTtlSeconds ?? DEFAULT_STS_CREDENTIALS_TTL_SECONDS) * 1000,
       },
       store,
       limiter,
       minter: new TokenMinter(keys, keyBits),
       licenseIssuer,
-      lookupCredential: (id) => byKey.get(id),
+      // Configured keys first; then the temporary ones STS handed out.
+      lookupCredential: (id) => byKey.get(id) ?? store.sessions.credential(id),
       now,
       logger,
       signal: closing.signal,
@@ -286,6 +328,12 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
     setLicenseStatus: (licenseArn, status) => orThrow('setLicenseStatus', licenses.setStatus(licenseArn, status)),
     licenses: () => licenses.licenses(),
     consumptions: () => licenses.consumptions(),
+    issueLicenseToken: (request) => orThrow('invalid license token request', anywhere.issueLicenseToken(request)),
+    revokeLicenseToken: (licenseToken) => {
+      orThrow('revokeLicenseToken', anywhere.revokeLicenseToken(licenseToken));
+    },
+    putRole: (role) => orThrow('invalid role', anywhere.putRole(role)),
+    roles: () => anywhere.roles(),
     reset,
     close: () => {
       closing.abort(); // ends pending latency waits

@@ -13,7 +13,7 @@
  *   invalid-region             RegisterUsage: InvalidRegionException; MeterUsage: InvalidEndpointRegionException
  *   invalid-public-key-version RegisterUsage: InvalidPublicKeyVersionException
  *   disabled-api               every operation: DisabledApiException
- * The modes are the Metering API's; License Manager answers as if `entitled` in every mode.
+ * The modes are the Metering API's; License Manager and STS answer as if `entitled` in every mode.
  * `faultOperations` limits the mode, throttle, internalError, latencyMs, badToken, unprocessed and
  * authorizationErrors to the listed operations (null = all), so a test can fail MeterUsage while
  * RegisterUsage keeps succeeding, or CheckInLicense while CheckoutLicense does; throttle/internalError/
@@ -52,11 +52,15 @@ export const METERING_OPERATIONS = ['RegisterUsage', 'MeterUsage', 'BatchMeterUs
 export type MeteringOperation = (typeof METERING_OPERATIONS)[number];
 
 /** License Manager's operations the emulator serves. */
-export const LICENSE_MANAGER_OPERATIONS = ['CheckoutLicense', 'CheckInLicense', 'ExtendLicenseConsumption', 'GetLicense', 'ListReceivedLicenses'] as const;
+export const LICENSE_MANAGER_OPERATIONS = ['CheckoutLicense', 'CheckInLicense', 'ExtendLicenseConsumption', 'GetLicense', 'ListReceivedLicenses', 'GetAccessToken'] as const;
 export type LicenseManagerOperation = (typeof LICENSE_MANAGER_OPERATIONS)[number];
 
+/** STS's operations the emulator serves. */
+export const STS_OPERATIONS = ['AssumeRoleWithWebIdentity'] as const;
+export type StsOperation = (typeof STS_OPERATIONS)[number];
+
 /** Every operation of every service (also what `faultOperations` may name). */
-export const OPERATIONS = [...METERING_OPERATIONS, ...LICENSE_MANAGER_OPERATIONS] as const;
+export const OPERATIONS = [...METERING_OPERATIONS, ...LICENSE_MANAGER_OPERATIONS, ...STS_OPERATIONS] as const;
 export type OperationName = (typeof OPERATIONS)[number];
 
 /** What a credential named in `authorizationErrors` gets from License Manager (both are modelled errors). */

@@ -1,7 +1,7 @@
 /**
  * What an emulated AWS service is: a SigV4 signing name, how requests reach it (the protocol: AWS
- * JSON 1.1 under an `x-amz-target` prefix), its operations (each an input shape, a quota and a
- * handler) and how its errors and faults look on the wire. The pipeline in api.ts is the same for
+ * JSON 1.1 under an `x-amz-target` prefix, or AWS Query with an `Action` in a form body), its
+ * operations (each an input shape, a quota and a handler) and how its errors and faults look on the wire. The pipeline in api.ts is the same for
  * every service and every operation; services are listed in services.ts. Types only: the handlers
  * import these, nothing here imports a handler.
  */
@@ -29,6 +29,10 @@ export interface EmulatorConfig {
   readonly batchMeterUsageLookBackMs: number;
   /** How long a PROVISIONAL checkout holds its units unless extended (AWS Marketplace: 60 minutes). */
   readonly consumptionTtlMs: number;
+  /** How long a GetAccessToken access token lives (AWS: one hour). */
+  readonly accessTokenTtlMs: number;
+  /** How long STS credentials live when AssumeRoleWithWebIdentity asks for no DurationSeconds (AWS: one hour). */
+  readonly stsCredentialsTtlMs: number;
 }
 
 /** Per-emulator dependencies every request needs. */
@@ -49,10 +53,11 @@ export interface ApiDeps {
 export interface OperationCall {
   readonly operation: OperationName;
   readonly input: Readonly<Record<string, unknown>>;
-  readonly identity: SigV4Identity;
-  /** The caller's AWS account (the credential's). */
-  readonly account: string;
-  /** Access key id plus a hash of the session token: one ECS task or EKS pod. */
+  /** null for an unsigned request to an operation that takes one (`anonymous`). */
+  readonly identity: SigV4Identity | null;
+  /** The caller's AWS account (the credential's); null when unsigned. */
+  readonly account: string | null;
+  /** Access key id plus a hash of the session token: one ECS task or EKS pod ('anonymous' when unsigned). */
   readonly caller: string;
   readonly scenario: Scenario;
   /** Whether the scenario's mode and injected faults apply to this operation (`faultOperations`). */
@@ -62,11 +67,17 @@ export interface OperationCall {
 
 export interface ApiOperation {
   readonly input: ShapeSpec;
+  /**
+   * Whether a request without any Authorization header is taken (AWS's own clients call the operation
+   * with anonymous credentials: the token in the body is the credential). A signed request is still
+   * verified like any other.
+   */
+  readonly anonymous?: boolean;
   /** This operation's quota in the scenario. */
   rateLimit(scenario: Readonly<Scenario>): RateLimit | null;
   /** The answer to a request signed for another region than the endpoint's (default: InvalidSignatureException). */
   regionError?(signedFor: string, serves: string): ApiError;
-  /** The JSON response members on success; throws ApiError for an AWS error. */
+  /** The response members on success (the protocol writes them as JSON or XML); throws ApiError for an AWS error. */
   run(call: OperationCall): Promise<Record<string, unknown>>;
 }
 
@@ -79,12 +90,23 @@ export interface JsonProtocol {
   readonly errorMessageKey: 'message' | 'Message';
 }
 
+/**
+ * AWS Query: POST / with a form body `Action=<Operation>&Version=<version>&...`, XML answers
+ * `<OperationResponse xmlns><OperationResult>...` and errors `<ErrorResponse><Error><Type><Code><Message>`.
+ */
+export interface QueryProtocol {
+  readonly kind: 'query';
+  /** The API version every request must name, e.g. 2011-06-15. */
+  readonly version: string;
+  readonly xmlNamespace: string;
+}
+
 export interface Service {
   /** For logs and the calls list: "Marketplace Metering". */
   readonly name: string;
   /** The SigV4 signing name (the credential scope's service). */
   readonly signingName: string;
-  readonly protocol: JsonProtocol;
+  readonly protocol: JsonProtocol | QueryProtocol;
   readonly operations: Readonly<Partial<Record<OperationName, ApiOperation>>>;
   /** What a caller over its quota, or an injected throttle, gets. */
   throttled(): ApiError;

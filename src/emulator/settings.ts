@@ -9,7 +9,7 @@ import { parseList, parseListen } from '../config/parse.js';
 import { PRODUCT_CODE_PATTERN } from '../config/settings.js';
 import { fileErrorCode, FileRefusedError, readRegularFileSync } from '../shared/regular-file.js';
 import { parseHost } from './host-check.js';
-import { DEFAULT_EMULATOR_CREDENTIALS, MAX_CONSUMPTION_TTL_SECONDS } from './index.js';
+import { DEFAULT_EMULATOR_CREDENTIALS, MAX_CONSUMPTION_TTL_SECONDS, MAX_STS_CREDENTIALS_TTL_SECONDS } from './index.js';
 import { licenseSeedProblems, type LicenseSeed } from './license-manager/seeds.js';
 import type { EmulatorCredential, EmulatorOptions } from './index.js';
 import { MODES } from './scenario.js';
@@ -141,6 +141,8 @@ export const EMULATOR_SETTINGS = {
   allowedHosts: row('allowed-hosts', 'EMULATOR_ALLOWED_HOSTS', allowedHosts),
   licenses: row('licenses', 'EMULATOR_LICENSES', licensesFile),
   consumptionTtl: row('consumption-ttl', 'EMULATOR_CONSUMPTION_TTL', seconds(MAX_CONSUMPTION_TTL_SECONDS)),
+  accessTokenTtl: row('access-token-ttl', 'EMULATOR_ACCESS_TOKEN_TTL', seconds(86_400)),
+  stsCredentialsTtl: row('sts-credentials-ttl', 'EMULATOR_STS_CREDENTIALS_TTL', seconds(MAX_STS_CREDENTIALS_TTL_SECONDS)),
 } as const;
 
 /** flag -> the environment variable it falls back to, as the README lists them. */
@@ -148,7 +150,7 @@ export const EMULATOR_FLAGS = Object.fromEntries(Object.values(EMULATOR_SETTINGS
 
 /** Everything startEmulator needs except the injected logger and clock. */
 export type EmulatorCommandOptions = Required<Pick<EmulatorOptions, 'host' | 'port' | 'region' | 'credentials' | 'keyBits'>> &
-  Pick<EmulatorOptions, 'publicKeyOut' | 'productCodes' | 'publicKeyVersions' | 'dimensions' | 'meterUsageLookBackHours' | 'batchMeterUsageLookBackHours' | 'allowedHosts' | 'licenses' | 'licenseManager'> & {
+  Pick<EmulatorOptions, 'publicKeyOut' | 'productCodes' | 'publicKeyVersions' | 'dimensions' | 'meterUsageLookBackHours' | 'batchMeterUsageLookBackHours' | 'allowedHosts' | 'licenses' | 'licenseManager' | 'sts'> & {
     scenario: Partial<Scenario>;
   };
 
@@ -178,6 +180,12 @@ export function parseEmulatorArgs(argv: readonly string[], env: NodeJS.ProcessEn
   if (v.batchLookBackHours !== undefined) options.batchMeterUsageLookBackHours = v.batchLookBackHours;
   if (v.allowedHosts !== undefined) options.allowedHosts = v.allowedHosts;
   if (v.licenses !== undefined) options.licenses = v.licenses;
-  if (v.consumptionTtl !== undefined) options.licenseManager = { consumptionTtlSeconds: v.consumptionTtl };
+  if (v.consumptionTtl !== undefined || v.accessTokenTtl !== undefined) {
+    options.licenseManager = {
+      ...(v.consumptionTtl === undefined ? {} : { consumptionTtlSeconds: v.consumptionTtl }),
+      ...(v.accessTokenTtl === undefined ? {} : { accessTokenTtlSeconds: v.accessTokenTtl }),
+    };
+  }
+  if (v.stsCredentialsTtl !== undefined) options.sts = { credentialsTtlSeconds: v.stsCredentialsTtl };
   return { ok: true, options };
 }

@@ -129,7 +129,23 @@ function knownMembers(shape: ShapeSpec, input: Record<string, unknown>): Record<
   );
 }
 
-/** Parses the raw body and checks it against the shape; returns the input or throws the ApiError AWS would answer. */
+/** "N validation error(s) detected: ...; ...", Coral's one message for every broken constraint. */
+export function validationMessage(problems: readonly string[]): string {
+  const n = problems.length;
+  return `${n} validation error${n === 1 ? '' : 's'} detected: ${problems.join('; ')}`;
+}
+
+/** Every broken constraint of an input already read into its shape's types, in member order. */
+export function inputProblems(shape: ShapeSpec, input: Record<string, unknown>): string[] {
+  return shapeProblems(shape, input, '');
+}
+
+/** The input with only the members the shape knows (unknown ones are ignored, as AWS does). */
+export function knownInput(shape: ShapeSpec, input: Record<string, unknown>): Record<string, unknown> {
+  return knownMembers(shape, input);
+}
+
+/** Parses the raw JSON body and checks it against the shape; returns the input or throws the ApiError AWS would answer. */
 export function readInput(shape: ShapeSpec, body: Buffer): Record<string, unknown> {
   let parsed: unknown;
   const text = body.toString('utf8');
@@ -146,11 +162,8 @@ export function readInput(shape: ShapeSpec, body: Buffer): Record<string, unknow
     const problem = typeProblem(name, spec, parsed[name]);
     if (problem !== undefined) throw protocolError('SerializationException', problem);
   }
-  const problems = shapeProblems(shape, parsed, '');
-  if (problems.length > 0) {
-    const n = problems.length;
-    throw protocolError('ValidationException', `${n} validation error${n === 1 ? '' : 's'} detected: ${problems.join('; ')}`);
-  }
+  const problems = inputProblems(shape, parsed);
+  if (problems.length > 0) throw protocolError('ValidationException', validationMessage(problems));
   // Unknown members are ignored, as AWS does (older clients may send fields a newer model dropped).
-  return knownMembers(shape, parsed);
+  return knownInput(shape, parsed);
 }

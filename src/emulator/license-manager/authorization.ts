@@ -9,7 +9,7 @@ import { licenseManagerError } from './errors.js';
 
 /** Throws the error the scenario gives this caller's credential, if any. */
 export function authorize(call: OperationCall): void {
-  if (!call.faultsApply) return;
+  if (!call.faultsApply || call.identity === null) return;
   const { accessKeyId, accountId } = call.identity.credential;
   const errors = call.scenario.authorizationErrors;
   if (!Object.hasOwn(errors, accessKeyId)) return;
@@ -20,5 +20,8 @@ export function authorize(call: OperationCall): void {
   throw licenseManagerError(code, `User: ${principal} is not authorized to perform: license-manager:${call.operation}`);
 }
 
-/** The caller's account, whose licenses and checkouts the operation sees. */
-export const accountOf = (call: OperationCall): string => call.account;
+/** The caller's account, whose licenses and checkouts the operation sees (every operation here but GetAccessToken is signed). */
+export function accountOf(call: OperationCall): string {
+  if (call.account === null) throw new Error(`${call.operation} reached without a signed identity`);
+  return call.account;
+}

@@ -1,13 +1,15 @@
 /**
  * AWS License Manager as the emulator serves it: AWS JSON 1.1 under the target prefix
- * `AWSLicenseManager.`, SigV4 signing name `license-manager`, errors with `Message` (capital M), and
- * the five operations a contract-priced container product needs.
+ * `AWSLicenseManager.`, SigV4 signing name `license-manager`, errors with `Message` (capital M), the
+ * five operations a contract-priced container product needs, and GetAccessToken for Containers
+ * Anywhere (unsigned).
  */
 import type { Service } from '../service.js';
 import { checkInLicense } from './check-in-license.js';
 import { checkoutLicense } from './checkout-license.js';
 import { lmError } from './errors.js';
 import { extendLicenseConsumption } from './extend-license-consumption.js';
+import { getAccessToken } from './get-access-token.js';
 import { getLicense } from './get-license.js';
 import { listReceivedLicenses } from './list-received-licenses.js';
 
@@ -21,6 +23,7 @@ export const licenseManagerService: Service = {
     ExtendLicenseConsumption: extendLicenseConsumption,
     GetLicense: getLicense,
     ListReceivedLicenses: listReceivedLicenses,
+    GetAccessToken: getAccessToken,
   },
   throttled: () => lmError('RateLimitExceededException'),
   internalError: () => lmError('ServerInternalException'),

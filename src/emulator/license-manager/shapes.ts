@@ -68,6 +68,11 @@ export const LIST_RECEIVED_LICENSES_INPUT = {
   MaxResults: { type: 'integer', min: 1, max: 100 },
 } as const satisfies ShapeSpec;
 
+export const GET_ACCESS_TOKEN_INPUT = {
+  Token: { type: 'string', required: true, max: 4096, pattern: '\\S+' },
+  TokenProperties: { type: 'list', max: 3, member: STRING },
+} as const satisfies ShapeSpec;
+
 /** What readInput returns for these shapes, typed (it has checked every member already). */
 export interface WireEntitlementData {
   readonly Name: string;

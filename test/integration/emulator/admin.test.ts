@@ -117,6 +117,10 @@ describe('the admin endpoint /_emulator/', () => {
       'PUT /_emulator/licenses/status',
       'GET /_emulator/consumptions',
       'GET /_emulator/license-issuer-key',
+      'POST /_emulator/license-tokens',
+      'POST /_emulator/license-tokens/revoke',
+      'GET /_emulator/roles',
+      'PUT /_emulator/roles',
     ]);
     const wrong = await admin('GET', 'scenario');
     expect(wrong.status).toBe(405);

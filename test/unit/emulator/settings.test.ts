@@ -58,7 +58,7 @@ describe('parseEmulatorArgs', () => {
     expect(parsed.ok).toBe(false);
     const problems = parsed.ok ? [] : parsed.problems;
     expect(problems).toEqual([
-      '--colour is not a flag of the emulator; its flags: --listen, --region, --public-key-out, --scenario, --credentials, --products, --public-key-versions, --rate-limit, --key-bits, --dimensions, --look-back-hours, --batch-look-back-hours, --allowed-hosts, --licenses, --consumption-ttl',
+      '--colour is not a flag of the emulator; its flags: --listen, --region, --public-key-out, --scenario, --credentials, --products, --public-key-versions, --rate-limit, --key-bits, --dimensions, --look-back-hours, --batch-look-back-hours, --allowed-hosts, --licenses, --consumption-ttl, --access-token-ttl, --sts-credentials-ttl',
       // The one flag reader does not guess that an unknown flag takes a value: "red" is reported too.
       'unexpected argument(s) "red" "stray": the emulator takes flags only',
       expect.stringMatching(/^--listen must be HOST:PORT .*got "nowhere"$/),
@@ -146,5 +146,22 @@ describe('parseEmulatorArgs: License Manager', () => {
     for (const bad of ['0', '1.5', '1e3', '604801', 'hour']) {
       expect(parseEmulatorArgs(['--region', 'us-east-1', '--consumption-ttl', bad], {})).toEqual({ ok: false, problems: [`--consumption-ttl must be a whole number of seconds from 1 to 604800; got "${bad}"`] });
     }
+  });
+});
+
+describe('parseEmulatorArgs: Containers Anywhere', () => {
+  it('reads --access-token-ttl and --sts-credentials-ttl (or their variables), beside --consumption-ttl', () => {
+    expect(parseEmulatorArgs(['--region', 'us-east-1', '--access-token-ttl', '30', '--consumption-ttl', '60'], { EMULATOR_STS_CREDENTIALS_TTL: '20' })).toMatchObject({
+      ok: true,
+      options: { licenseManager: { consumptionTtlSeconds: 60, accessTokenTtlSeconds: 30 }, sts: { credentialsTtlSeconds: 20 } },
+    });
+    expect(parseEmulatorArgs(['--region', 'us-east-1'], { EMULATOR_ACCESS_TOKEN_TTL: '5' })).toMatchObject({ ok: true, options: { licenseManager: { accessTokenTtlSeconds: 5 } } });
+    expect(parseEmulatorArgs(['--region', 'us-east-1', '--access-token-ttl', '86401', '--sts-credentials-ttl', '43201'], {})).toEqual({
+      ok: false,
+      problems: [
+        '--access-token-ttl must be a whole number of seconds from 1 to 86400; got "86401"',
+        '--sts-credentials-ttl must be a whole number of seconds from 1 to 43200; got "43201"',
+      ],
+    });
   });
 });
