@@ -26,6 +26,7 @@ export const CREDENTIAL_SOURCES = {
   'ecs-task-role': { supported: true, label: 'the ECS task role' },
   'container-credentials': { supported: false, label: 'a container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI)' },
   'instance-profile': { supported: false, label: "the EC2 instance profile (the node's role)" },
+  'license-token': { supported: true, label: "the buyer's license token (outside AWS: GetAccessToken, then STS AssumeRoleWithWebIdentity)" },
 } as const;
 export type CredentialSource = keyof typeof CREDENTIAL_SOURCES;
 
@@ -48,7 +49,17 @@ const WARNINGS: Partial<Record<CredentialSource, string>> = {
     "the node's instance role is NOT supported by RegisterUsage: use the ECS task role or EKS IRSA",
 };
 
-export function describeCredentialSource(env: NodeJS.ProcessEnv): CredentialSourceReport {
+/** License Manager, for contract products: what AWS is known to refuse there. */
+const LICENSE_MANAGER_WARNINGS: Partial<Record<CredentialSource, string>> = {
+  'instance-profile':
+    "License Manager answers the node's instance role with AuthorizationException: use the ECS task role or EKS IRSA, or, outside AWS, mount the buyer's license Secret (ENTITLEMENT_LICENSE_TOKEN_DIR)",
+  'eks-pod-identity': 'use EKS IRSA (eks.amazonaws.com/role-arn) for License Manager, as AWS documents for Marketplace container products',
+};
+
+export function describeCredentialSource(
+  env: NodeJS.ProcessEnv,
+  options: { readonly licenseToken?: boolean; readonly service?: 'register-usage' | 'license-manager' } = {},
+): CredentialSourceReport {
   const has = (name: string) => env[name] !== undefined && env[name] !== '';
   let source: CredentialSource;
   if (has('AWS_ACCESS_KEY_ID') && has('AWS_SECRET_ACCESS_KEY')) source = 'environment-keys';
@@ -58,9 +69,11 @@ export function describeCredentialSource(env: NodeJS.ProcessEnv): CredentialSour
   else if (has('AWS_CONTAINER_CREDENTIALS_FULL_URI') && (has('AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE') || has('AWS_CONTAINER_AUTHORIZATION_TOKEN'))) {
     source = 'eks-pod-identity';
   } else if (has('AWS_CONTAINER_CREDENTIALS_FULL_URI')) source = 'container-credentials';
-  else source = 'instance-profile';
+  // With the license Secret mounted, the chain ends with the license token instead of IMDS.
+  else source = options.licenseToken === true ? 'license-token' : 'instance-profile';
   const { supported, label } = CREDENTIAL_SOURCES[source];
-  return { source, supported, label, warning: WARNINGS[source] };
+  const warnings = options.service === 'license-manager' ? LICENSE_MANAGER_WARNINGS : WARNINGS;
+  return { source, supported, label, warning: warnings[source] };
 }
 
 function sharedFilesExist(env: NodeJS.ProcessEnv): boolean {

@@ -50,6 +50,11 @@ export function classifyError(err: unknown, service: AwsService = 'metering'): C
     delivery,
   });
   if (e.name === 'TimeoutError' || e.name === ATTEMPT_TIMEOUT) return of('TIMEOUT', undefined, 'unknown');
+  // The license token chain (outside AWS) says itself what went wrong; no request left for the call.
+  if (e.name === 'AnywhereCredentialsError') {
+    const a = err as { outcome: OutcomeCode; awsError?: string };
+    return of(a.outcome, wireToken(a.awsError), 'not-sent');
+  }
   if (e.name === MALFORMED_RESPONSE) return of('SERVICE_UNAVAILABLE', MALFORMED_RESPONSE, 'unknown');
   if (e.name === 'CredentialsProviderError' || e.name === 'ProviderError' || e.name === 'TokenProviderError') {
     return of('CREDENTIALS_UNAVAILABLE', e.name, 'not-sent');

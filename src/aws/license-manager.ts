@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { CredentialProvider } from './credentials.js';
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../entitlement/license-file.js';
 import { malformedResponse } from './errors.js';
+import type { CheckoutType, LicenseUnit } from './license-manager-model.js';
 import { DEFAULT_RETRY_POLICY, retryWithBackoff, type AttemptReport, type RetryDeps, type RetryResult } from './retry.js';
 
 /**
@@ -21,26 +22,12 @@ import { DEFAULT_RETRY_POLICY, retryWithBackoff, type AttemptReport, type RetryD
  */
 
 export { AWS_MARKETPLACE_KEY_FINGERPRINT };
-
-/** License Manager's entitlement units (EntitlementDataUnit in its model). */
-export const LICENSE_UNITS = [
-  'Count', 'None', 'Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes',
-  'Bits', 'Kilobits', 'Megabits', 'Gigabits', 'Terabits', 'Percent', 'Bytes/Second', 'Kilobytes/Second', 'Megabytes/Second',
-  'Gigabytes/Second', 'Terabytes/Second', 'Bits/Second', 'Kilobits/Second', 'Megabits/Second', 'Gigabits/Second', 'Terabits/Second',
-  'Count/Second',
-] as const;
-export type LicenseUnit = (typeof LICENSE_UNITS)[number];
-
-export const CHECKOUT_TYPES = ['PROVISIONAL', 'PERPETUAL'] as const;
-export type CheckoutType = (typeof CHECKOUT_TYPES)[number];
+export { licenseManagerEndpointOverride } from './license-manager-model.js';
+import { licenseManagerEndpointOverride } from './license-manager-model.js';
+export { CHECKOUT_TYPES, LICENSE_UNITS, type CheckoutType, type LicenseUnit } from './license-manager-model.js';
 
 /** What the sidecar needs of a License Manager client. */
 export type LicenseClient = Pick<LicenseManagerClient, 'send'>;
-
-/** Where the endpoint override comes from, as the SDK reads it (service id "License Manager"). */
-export function licenseManagerEndpointOverride(env: NodeJS.ProcessEnv): string | undefined {
-  return env.AWS_ENDPOINT_URL_LICENSE_MANAGER || env.AWS_ENDPOINT_URL || undefined;
-}
 
 export function createLicenseManagerClient(region: string, env: NodeJS.ProcessEnv, credentials: CredentialProvider): LicenseManagerClient {
   const endpoint = licenseManagerEndpointOverride(env);

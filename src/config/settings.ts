@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import type { CheckoutType } from '../aws/license-manager.js';
+import { DEFAULT_LICENSE_TOKEN_DIR, type CheckoutType } from '../aws/license-manager-model.js';
 import type { ProductPublicKey } from '../entitlement/public-key.js';
 import { loopbackLiteral } from '../shared/addresses.js';
 import type { ListenAddress } from '../shared/http.js';
@@ -63,6 +63,7 @@ export const RUN_SETTINGS = {
   licenseGrace: setting('ENTITLEMENT_LICENSE_GRACE', 'license-grace', duration(0, 30 * DAY, 'from 0s to 30d'), '24h'),
   licensePublicKeyFile: setting('MARKETPLACE_LICENSE_PUBLIC_KEY_FILE', 'license-public-key-file', text),
   licensePublicKey: setting('MARKETPLACE_LICENSE_PUBLIC_KEY', 'license-public-key', text),
+  licenseTokenDir: setting('ENTITLEMENT_LICENSE_TOKEN_DIR', 'license-token-dir', absoluteFile, DEFAULT_LICENSE_TOKEN_DIR),
   entitlementFile: setting('ENTITLEMENT_FILE', 'entitlement-file', absoluteFile, '/var/run/marketplace/entitlement.json'),
   listen: setting('ENTITLEMENT_LISTEN', 'listen', listenAddress, '0.0.0.0:9797'),
   registerDeadline: setting('ENTITLEMENT_REGISTER_DEADLINE', 'register-deadline', duration(1000, DAY, 'from 1s to 24h'), '30m'),
@@ -79,7 +80,7 @@ const SOURCE_SETTINGS: Readonly<Record<EntitlementSourceKind, { readonly require
   'register-usage': { required: ['productCode'], only: ['productCode', 'publicKeyVersion', 'publicKeyFile', 'publicKey', 'trustedProductCodes', 'usageDimensions'] },
   'license-manager': {
     required: ['productSku', 'licenseEntitlements'],
-    only: ['productSku', 'trustedProductSkus', 'licenseEntitlements', 'checkoutType', 'licenseCheckInterval', 'licenseGrace', 'licensePublicKeyFile', 'licensePublicKey'],
+    only: ['productSku', 'trustedProductSkus', 'licenseEntitlements', 'checkoutType', 'licenseCheckInterval', 'licenseGrace', 'licensePublicKeyFile', 'licensePublicKey', 'licenseTokenDir'],
   },
 };
 
@@ -113,6 +114,8 @@ export interface LicenseManagerConfig {
   readonly graceMs: number;
   /** The issuer's key that verifies SignedToken (PS384); undefined: SignedToken is kept, not verified. */
   readonly signingKey: { readonly key: ProductPublicKey; readonly source: string } | undefined;
+  /** Where the buyer's license Secret is mounted outside AWS (license_token, iam_role); used when present. */
+  readonly licenseTokenDir: string;
 }
 
 export interface SidecarConfig {
@@ -219,6 +222,7 @@ function licenseManagerConfig(v: Values, problems: string[]): LicenseManagerConf
     checkIntervalMs: v.licenseCheckInterval,
     graceMs: v.licenseGrace,
     signingKey,
+    licenseTokenDir: v.licenseTokenDir as string,
   });
 }
 

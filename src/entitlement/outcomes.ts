@@ -221,6 +221,27 @@ export const OUTCOMES = {
     sticky: false,
     action: "License Manager sent the check to the license's home region and could not be followed there: set AWS_REGION to the license's home region, or check AWS_ENDPOINT_URL_LICENSE_MANAGER.",
   },
+  LICENSE_TOKEN_UNREADABLE: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action:
+      "The buyer's license Secret is mounted but license_token or iam_role is missing, unreadable or not what AWS Marketplace issues: recreate the Secret from the product's page in AWS Marketplace (Launch, then Containers Anywhere) and mount it at ENTITLEMENT_LICENSE_TOKEN_DIR. A replaced Secret is read again at the next check.",
+  },
+  LICENSE_TOKEN_REJECTED: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action:
+      'The license token is expired or revoked (GetAccessToken: AuthorizationException; STS: InvalidIdentityToken, ExpiredTokenException): create a new license token in AWS Marketplace (Containers Anywhere) and replace the Secret; the sidecar reads it again at the next check.',
+  },
+  LICENSE_ROLE_REJECTED: {
+    status: 'misconfigured',
+    retryable: false,
+    sticky: false,
+    action:
+      "STS would not let the license token assume the role in iam_role (AccessDenied): the role must trust openid-license-manager.amazonaws.com with the condition openid-license-manager.amazonaws.com:amr = aws:license-manager:token-issuer-account-id:<your account>, and allow the License Manager actions; recreate it from AWS Marketplace's Containers Anywhere page if unsure.",
+  },
   DENIAL_RECORD_UNREADABLE: {
     status: 'failed',
     retryable: false,

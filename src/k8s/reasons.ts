@@ -50,6 +50,9 @@ export const REASONS = {
   LICENSE_ACCESS_DENIED: 'Misconfigured',
   LICENSE_REQUEST_INVALID: 'Misconfigured',
   LICENSE_REDIRECTED: 'Misconfigured',
+  LICENSE_TOKEN_UNREADABLE: 'Misconfigured',
+  LICENSE_TOKEN_REJECTED: 'Misconfigured',
+  LICENSE_ROLE_REJECTED: 'Misconfigured',
   // A token that does not verify is not "the customer is not subscribed": the fix is the key configuration.
   TOKEN_INVALID: 'TokenRejected',
   TOKEN_MISMATCH: 'TokenRejected',

@@ -5,6 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createMeteringClient, describeEndpoint, meteringEndpointOverride, type AwsClients } from '../aws/clients.js';
 import { AWS_MARKETPLACE_KEY_FINGERPRINT, createLicenseManagerClient, licenseManagerEndpointOverride } from '../aws/license-manager.js';
+import { licenseTokenCredentials, licenseTokenMounted } from '../aws/anywhere-credentials.js';
+import type { AwsCredentials } from '../aws/credentials.js';
 import { DEFAULT_RETRY_POLICY } from '../aws/retry.js';
 import type { SidecarConfig } from '../config/settings.js';
 import type { Observer, Snapshot } from '../entitlement/status.js';
@@ -81,9 +83,32 @@ export function sourceFor(config: SidecarConfig): EntitlementSource {
 
 const KUBERNETES_FLUSH_ON_STOP_MS = 1000;
 
-/** The real AWS clients: one credential chain (IRSA, task role, ...) shared by every client. */
-export function defaultAwsClients(env: NodeJS.ProcessEnv): AwsClients {
-  const credentials = defaultProvider();
+/** The default chain first; when it finds nothing (no IRSA, task role or keys: outside AWS), the license token. */
+function withLicenseToken(chain: () => Promise<AwsCredentials>, env: NodeJS.ProcessEnv, anywhere: { licenseTokenDir: string; now: Now }): () => Promise<AwsCredentials> {
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || '';
+  const token = licenseTokenCredentials({ dir: anywhere.licenseTokenDir, region, env, now: anywhere.now, ...(env.POD_NAME ? { sessionName: env.POD_NAME } : {}) });
+  let useToken = false;
+  return async () => {
+    if (useToken) return token();
+    try {
+      return await chain();
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'CredentialsProviderError') throw err;
+      useToken = true;
+      return token();
+    }
+  };
+}
+
+/**
+ * The real AWS clients: one credential chain shared by every client. It is the SDK's default chain
+ * (IRSA, the task role, ...); for a contract product with the buyer's license Secret mounted, the
+ * license token comes after it, as AWS's credential-provider sample orders them, so the same image
+ * works on AWS and off it.
+ */
+export function defaultAwsClients(env: NodeJS.ProcessEnv, anywhere?: { licenseTokenDir: string; now: Now }): AwsClients {
+  const chain = defaultProvider();
+  const credentials = anywhere === undefined ? chain : withLicenseToken(chain, env, anywhere);
   const licenseManagers = new Map<string, ReturnType<typeof createLicenseManagerClient>>();
   return {
     credentials,
@@ -102,6 +127,11 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
   // performance.now() counts from process start, so the first mark covers module loading and config.
   const marks: Run['marks'] = { started: performance.now() };
   const state = new EntitlementState(now, config.source.kind === 'license-manager' ? 'CheckoutLicense' : 'RegisterUsage');
+  // Outside AWS (a contract product with the buyer's license Secret mounted) there is no instance
+  // metadata: neither the region lookup nor the SDK's chain waits on IMDS timeouts. The SDK's chain
+  // reads this from the process environment, which is `env` in production.
+  const anywhere = config.source.kind === 'license-manager' && licenseTokenMounted(config.source.licenseTokenDir) ? config.source.licenseTokenDir : undefined;
+  if (anywhere !== undefined && (deps.env.AWS_EC2_METADATA_DISABLED ?? '') === '') deps.env.AWS_EC2_METADATA_DISABLED = 'true';
   const metrics = createMetrics(deps.version);
   state.subscribe((s) => metrics.setStatus(s.status));
   // Events and the readiness-gate condition: asynchronous, so the Kubernetes API never decides or delays.
@@ -139,7 +169,8 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
     logger,
     signal,
     now,
-    aws: deps.aws ?? defaultAwsClients(deps.env),
+    aws: deps.aws ?? defaultAwsClients(deps.env, anywhere === undefined ? undefined : { licenseTokenDir: anywhere, now }),
+    anywhere,
     tuning: { retry: DEFAULT_RETRY_POLICY, ...deps.tuning },
     source: sourceFor(config),
     state,

@@ -60,6 +60,8 @@ export interface Run {
   readonly marks: Partial<Record<Phase | 'started', number>>;
   /** When start-up began, by `now`: the register deadline counts from here. */
   readonly startedAt: number;
+  /** Outside AWS: the directory of the buyer's license Secret, whose token supplies the credentials. */
+  readonly anywhere?: string | undefined;
   /** The usage intake's listener, bound at start when usage metering is configured. */
   readonly intake: Server | undefined;
 }
@@ -155,7 +157,8 @@ export async function findRegion(run: Run): Promise<Step<string>> {
   } catch (err) {
     if (run.signal.aborted) return aborted;
     if (!(err instanceof RegionError)) throw err;
-    return outcome({ code: 'REGION_UNRESOLVED', message: scrubSecrets(err.message) });
+    const offAws = run.anywhere === undefined ? '' : '; outside AWS there is no instance metadata: set AWS_REGION (the chart value aws.region; AWS Marketplace uses us-east-1 for Containers Anywhere)';
+    return outcome({ code: 'REGION_UNRESOLVED', message: `${scrubSecrets(err.message)}${offAws}` });
   }
 }
 
@@ -165,7 +168,7 @@ export async function findRegion(run: Run): Promise<Step<string>> {
  * unreachable, say) is left to the call's retries, which meet it again.
  */
 export async function prepareCredentials(run: Run): Promise<Step<void>> {
-  const creds = describeCredentialSource(run.env);
+  const creds = describeCredentialSource(run.env, { licenseToken: run.anywhere !== undefined, service: run.config.source.kind });
   if (creds.warning === undefined) run.logger.info({ credentialSource: creds.source }, `credentials: ${creds.label}`);
   else run.logger.warn({ credentialSource: creds.source, supported: false }, `credentials: ${creds.label}; ${creds.warning}`);
   try {

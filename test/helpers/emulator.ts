@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import { meteringClient as clientOnClock } from './emulator-requests.js';
-import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator, type LicenseSeed, type Scenario } from '../../src/emulator/index.js';
+import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator, type LicenseSeed, type RoleSpec, type Scenario } from '../../src/emulator/index.js';
 
 export const REGION = 'us-east-1';
 export const CREDENTIAL = DEFAULT_EMULATOR_CREDENTIALS[0] as (typeof DEFAULT_EMULATOR_CREDENTIALS)[number];
@@ -14,12 +14,26 @@ export const CREDENTIAL = DEFAULT_EMULATOR_CREDENTIALS[0] as (typeof DEFAULT_EMU
  */
 export async function emulator(
   scenario: Partial<Scenario> = {},
-  options: { now?: () => Date; region?: string; licenses?: LicenseSeed[]; consumptionTtlSeconds?: number } = {},
+  options: {
+    now?: () => Date;
+    region?: string;
+    licenses?: LicenseSeed[];
+    consumptionTtlSeconds?: number;
+    roles?: RoleSpec[];
+    accessTokenTtlSeconds?: number;
+    stsCredentialsTtlSeconds?: number;
+  } = {},
 ): Promise<Emulator> {
   const emu = await startEmulator({
     region: options.region ?? REGION,
     keyBits: 2048,
-    licenseManager: { signingKeyBits: 2048, ...(options.consumptionTtlSeconds === undefined ? {} : { consumptionTtlSeconds: options.consumptionTtlSeconds }) },
+    licenseManager: {
+      signingKeyBits: 2048,
+      ...(options.consumptionTtlSeconds === undefined ? {} : { consumptionTtlSeconds: options.consumptionTtlSeconds }),
+      ...(options.accessTokenTtlSeconds === undefined ? {} : { accessTokenTtlSeconds: options.accessTokenTtlSeconds }),
+    },
+    ...(options.roles === undefined ? {} : { roles: options.roles }),
+    ...(options.stsCredentialsTtlSeconds === undefined ? {} : { sts: { credentialsTtlSeconds: options.stsCredentialsTtlSeconds } }),
     ...(options.licenses === undefined ? {} : { licenses: options.licenses }),
     scenario,
     now: options.now ?? (() => new Date()),
