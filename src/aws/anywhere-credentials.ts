@@ -22,7 +22,7 @@ export const LICENSE_TOKEN_FILE = 'license_token';
 export const LICENSE_ROLE_FILE = 'iam_role';
 /** A license token is a JWT of about 1 KiB; a role ARN far less. */
 const MAX_SECRET_FILE_BYTES = 16 * 1024;
-/** Fresh credentials are fetched this long before the current ones expire. */
+/** Fresh credentials are fetched this long before the current ones expire (or halfway through shorter lives). */
 export const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
@@ -105,11 +105,21 @@ export function anonymousLicenseManagerClient(region: string, env: NodeJS.Proces
 const TOKEN_REJECTED = new Set(['InvalidIdentityToken', 'InvalidIdentityTokenException', 'ExpiredToken', 'ExpiredTokenException', 'IDPRejectedClaim', 'IDPRejectedClaimException']);
 const ROLE_REJECTED = new Set(['AccessDenied', 'AccessDeniedException']);
 
-/** The license token chain as one SDK credential provider, cached until shortly before its expiration. */
+/**
+ * The license token chain as one SDK credential provider, cached until shortly before its expiration
+ * (5 minutes before, or halfway through a shorter life). A refresh that fails while the current
+ * credentials are still valid keeps them (STS briefly unreachable costs nothing); once they have
+ * expired, the failure is the call's.
+ */
 export function licenseTokenCredentials(o: AnywhereCredentialsOptions): CredentialProvider {
-  let current: AwsCredentials | undefined;
+  let current: { credentials: AwsCredentials; refreshAt: number } | undefined;
   let pending: Promise<AwsCredentials> | undefined;
-  const fresh = (c: AwsCredentials | undefined) => c !== undefined && (c.expiration === undefined || c.expiration.getTime() - REFRESH_BEFORE_EXPIRY_MS > o.now());
+  const valid = (c: AwsCredentials) => c.expiration === undefined || c.expiration.getTime() > o.now();
+  const refreshAtFor = (c: AwsCredentials, fetchedAt: number) => {
+    if (c.expiration === undefined) return Number.POSITIVE_INFINITY;
+    const life = c.expiration.getTime() - fetchedAt;
+    return fetchedAt + Math.max(life - REFRESH_BEFORE_EXPIRY_MS, life / 2);
+  };
   const fetch = async (): Promise<AwsCredentials> => {
     const secret = await readLicenseSecret(o.dir);
     const lm = o.licenseManager ?? anonymousLicenseManagerClient(o.region, o.env);
@@ -142,10 +152,18 @@ export function licenseTokenCredentials(o: AnywhereCredentialsOptions): Credenti
     }
   };
   return async () => {
-    if (fresh(current)) return current as AwsCredentials;
+    if (current !== undefined && o.now() < current.refreshAt) return current.credentials;
+    const fetchedAt = o.now();
     pending ??= fetch().finally(() => (pending = undefined));
-    current = await pending;
-    return current;
+    try {
+      const credentials = await pending;
+      current = { credentials, refreshAt: refreshAtFor(credentials, fetchedAt) };
+      return credentials;
+    } catch (err) {
+      // A token that was refused is final; a refresh that could not reach AWS leaves valid credentials in use.
+      if (current !== undefined && !(err instanceof AnywhereCredentialsError) && valid(current.credentials)) return current.credentials;
+      throw err;
+    }
   };
 }
 

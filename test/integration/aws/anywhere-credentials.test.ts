@@ -13,6 +13,7 @@ import { createLicenseManagerClient } from '../../../src/aws/license-manager.js'
 import type { Emulator, RoleSpec } from '../../../src/emulator/index.js';
 import { signOnClock, steppedClock, type SteppedClock } from '../../helpers/clock.js';
 import { emulator, REGION } from '../../helpers/emulator.js';
+import { switchableProxy } from '../../helpers/switchable-proxy.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const ACCOUNT = '210987654321';
@@ -88,6 +89,22 @@ describe('the license token chain', () => {
     clock.advance(10 * MINUTE);
     const lm = signOnClock(createLicenseManagerClient(REGION, env, credentials), clock.date);
     await expect(lm.send(new ListReceivedLicensesCommand({}))).resolves.toBeDefined();
+  });
+
+  it('STS unreachable at a refresh: the still-valid credentials stay in use; once expired, a transient failure; back, fresh ones', async () => {
+    const { clock, emu, env } = await setup({ stsCredentialsTtlSeconds: 900 });
+    const sts = await switchableProxy(emu.url);
+    const credentials = provider(mountSecret({ license_token: issue(emu).licenseToken, iam_role: ROLE }), { ...env, AWS_ENDPOINT_URL_STS: sts.url }, clock);
+    const first = await credentials();
+    await sts.down();
+    clock.advance(11 * MINUTE);
+    expect(await credentials()).toBe(first);
+    clock.advance(5 * MINUTE);
+    const err = await credentials().catch((e: unknown) => e);
+    expect(classifyError(err)).toMatchObject({ code: 'NETWORK_ERROR' });
+    await sts.up();
+    const again = await credentials();
+    expect(again.accessKeyId).not.toBe(first.accessKeyId);
   });
 
   it.each([
