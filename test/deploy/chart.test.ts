@@ -90,7 +90,9 @@ describe('helm template of every ci/*-values.yaml', () => {
     expect(CI_FILES).toEqual([
       'baked-image-values.yaml',
       'classic-values.yaml',
+      'eks-anywhere-values.yaml',
       'existing-serviceaccount-values.yaml',
+      'kubernetes-anywhere-values.yaml',
       'license-manager-values.yaml',
       'metrics-values.yaml',
       'native-values.yaml',
@@ -116,6 +118,37 @@ describe('helm template of every ci/*-values.yaml', () => {
     try {
       const config = loadSidecarConfig([], { ...settings, ENTITLEMENT_FILE: join(dir, 'entitlement.json') });
       expect(config.source).toMatchObject({ kind: 'license-manager', entitlements: [{ name: 'BasicTier', unit: 'None' }, { name: 'PremiumTier', unit: 'None' }] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['eks-anywhere-values.yaml', 'aws-marketplace-license-config', 'us-east-1', true],
+    ['kubernetes-anywhere-values.yaml', 'paid-app-license', 'eu-central-1', false],
+  ] as const)('outside AWS (%s): the buyer\'s license Secret in the sidecar only, no IRSA role, a region', async (file, secretName, region, native) => {
+    const objs = await render(file);
+    const { pod } = deploymentOf(objs);
+    const side = sidecarOf(pod);
+    expect(pod.initContainers?.some((c) => c.name === side.name) ?? false).toBe(native);
+    const volume = (pod.volumes ?? []).find((v) => v.secret?.secretName === secretName);
+    expect(volume?.secret).toEqual({ secretName, defaultMode: 0o440, items: [{ key: 'license_token', path: 'license_token' }, { key: 'iam_role', path: 'iam_role' }] });
+    const mount = (side.volumeMounts ?? []).find((m) => m.name === volume?.name);
+    expect(mount).toEqual({ name: volume?.name, mountPath: settingDefault('ENTITLEMENT_LICENSE_TOKEN_DIR'), readOnly: true });
+    expect(envValue(side, 'ENTITLEMENT_LICENSE_TOKEN_DIR')).toBe(mount?.mountPath);
+    expect(envValue(side, 'AWS_REGION')).toBe(region);
+    // Never in the app: its containers mount the entitlement volume and nothing of the Secret.
+    for (const c of [...pod.containers, ...(pod.initContainers ?? [])].filter((c) => c.name !== side.name)) {
+      expect((c.volumeMounts ?? []).map((m) => m.name)).not.toContain(volume?.name);
+    }
+    // No IRSA annotation, and none needed.
+    const [sa] = byKind(objs, 'ServiceAccount') as K8sObject[];
+    expect(sa?.metadata.annotations?.['eks.amazonaws.com/role-arn']).toBeUndefined();
+    // The sidecar's own parser accepts what the chart renders.
+    const settings = Object.fromEntries((side.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+    const dir = mkdtempSync(join(tmpdir(), 'chart-anywhere-'));
+    try {
+      expect(loadSidecarConfig([], { ...settings, ENTITLEMENT_FILE: join(dir, 'entitlement.json') }).source).toMatchObject({ kind: 'license-manager', licenseTokenDir: mount?.mountPath });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -419,6 +452,8 @@ describe('impossible combinations fail with a clear message', () => {
     { name: 'an hourly product with a license SKU', set: ['entitlement-sidecar.license.productSku=6b4f0d5e-1c2a-4e8f-9d3b-7a6c5e4d3b2a'], message: /entitlementSource is register-usage, so license\.productSku must be empty/ },
     { name: 'a SKU outside the trusted list', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.license.trustedProductSkus={aaaaaaaa-1c2a-4e8f-9d3b-7a6c5e4d3b2a}'], message: /license\.productSku "6b4f0d5e-1c2a-4e8f-9d3b-7a6c5e4d3b2a" is not in license\.trustedProductSkus/ },
     { name: 'a contract product without IRSA role', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.serviceAccount.roleArn='], message: /roleArn is required: on EKS, the sidecar checks the license with IRSA credentials.*node role gets AuthorizationException/ },
+    { name: 'a license Secret for an hourly product', set: ['entitlement-sidecar.license.licenseSecret.enabled=true'], message: /license\.licenseSecret\.enabled is for contract products outside AWS.*RegisterUsage .* works only on EKS, ECS and Fargate/ },
+    { name: 'a license Secret without a name', file: 'eks-anywhere-values.yaml', set: ['entitlement-sidecar.license.licenseSecret.name='], message: /license\.licenseSecret\.name is required/ },
     { name: 'extraEnv overriding a chart-set variable', set: ['entitlement-sidecar.extraEnv[0].name=MARKETPLACE_PRODUCT_CODE', 'entitlement-sidecar.extraEnv[0].value=free'], message: /extraEnv must not set MARKETPLACE_PRODUCT_CODE/ },
   ];
   it.each(cases)('$name', async ({ file, set, message }) => {

@@ -70,8 +70,17 @@ they pick the native or classic form from .values.nativeSidecar.
     {{- end }}
     - name: ENTITLEMENT_KUBERNETES_STATUS
       value: {{ ternary "auto" "off" (not (not $v.kubernetesStatus.enabled)) | quote }}
-    {{- with $v.aws.region }}
+    {{- $anywhere := and (include "entitlement-sidecar.isLicense" .) $v.license.licenseSecret.enabled }}
+    {{- with ($v.aws.region | default (ternary "us-east-1" "" (not (not $anywhere)))) }}
     - name: AWS_REGION
+      value: {{ . | quote }}
+    {{- end }}
+    {{- if $anywhere }}
+    - name: ENTITLEMENT_LICENSE_TOKEN_DIR
+      value: {{ $v.license.licenseSecret.mountPath | quote }}
+    {{- end }}
+    {{- with $v.aws.stsEndpointUrl }}
+    - name: AWS_ENDPOINT_URL_STS
       value: {{ . | quote }}
     {{- end }}
     {{- with $v.aws.endpointUrl }}
@@ -139,6 +148,11 @@ they pick the native or classic form from .values.nativeSidecar.
     {{- if include "entitlement-sidecar.mountsPublicKey" . }}
     - name: {{ include "entitlement-sidecar.publicKeyVolumeName" . }}
       mountPath: {{ (include "entitlement-sidecar.keyValues" . | fromYaml).mountPath }}
+      readOnly: true
+    {{- end }}
+    {{- if and (include "entitlement-sidecar.isLicense" .) $v.license.licenseSecret.enabled }}
+    - name: {{ include "entitlement-sidecar.licenseSecretVolumeName" . }}
+      mountPath: {{ $v.license.licenseSecret.mountPath }}
       readOnly: true
     {{- end }}
   terminationMessagePolicy: FallbackToLogsOnError

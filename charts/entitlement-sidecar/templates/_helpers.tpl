@@ -93,6 +93,9 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 
 {{/* "true" for a contract product (entitlementSource license-manager). */}}
+{{/* The volume of the buyer's license Secret (outside AWS). */}}
+{{- define "entitlement-sidecar.licenseSecretVolumeName" -}}marketplace-license-token{{- end -}}
+
 {{- define "entitlement-sidecar.isLicense" -}}
 {{- if eq (toString .values.entitlementSource) "license-manager" -}}true{{- end -}}
 {{- end -}}

@@ -46,6 +46,20 @@
         path: {{ $k.key }}
   {{- end }}
 {{- end }}
+{{- if and (include "entitlement-sidecar.isLicense" .) $v.license.licenseSecret.enabled }}
+- name: {{ include "entitlement-sidecar.licenseSecretVolumeName" . }}
+  # The buyer's license token and role, outside AWS: mounted into the sidecar only. Group-readable for
+  # the pod's fsGroup (65532), the sidecar's uid's group; no one else.
+  secret:
+    secretName: {{ $v.license.licenseSecret.name }}
+    # 288 is 0440 (octal): written in decimal, as YAML 1.1 and 1.2 read a leading 0 differently.
+    defaultMode: 288
+    items:
+      - key: license_token
+        path: license_token
+      - key: iam_role
+        path: iam_role
+{{- end }}
 {{- end -}}
 
 {{/* Items for an app container's volumeMounts: the entitlement volume, read-only. */}}

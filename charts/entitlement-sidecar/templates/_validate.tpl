@@ -26,6 +26,12 @@ Every other template of this library calls it, so a product chart cannot skip it
 {{- if $l.entitlements -}}{{- $foreign = append $foreign "license.entitlements" -}}{{- end -}}
 {{- if or $l.publicKey.pem $l.publicKey.secretName $l.publicKey.configMapName -}}{{- $foreign = append $foreign "license.publicKey" -}}{{- end -}}
 {{- end -}}
+{{- if and (not $license) $l.licenseSecret.enabled -}}
+{{- fail (printf "%s: license.licenseSecret.enabled is for contract products outside AWS (entitlementSource: license-manager); RegisterUsage (entitlementSource register-usage) works only on EKS, ECS and Fargate, with IRSA or the task role, never with a license token" $p) -}}
+{{- end -}}
+{{- if and $license $l.licenseSecret.enabled (not $l.licenseSecret.name) -}}
+{{- fail (printf "%s: license.licenseSecret.name is required with license.licenseSecret.enabled: the buyer's Secret from AWS Marketplace (aws-marketplace-license-config unless they renamed it)" $p) -}}
+{{- end -}}
 {{- if $foreign -}}
 {{- fail (printf "%s: entitlementSource is %s, so %s must be empty: %s" $p (toString $v.entitlementSource) (join ", " $foreign) (ternary "a contract product has a SKU and entitlements, no product code or token key (and no usage metering)" "those values are for contract products (entitlementSource: license-manager)" (not (not $license)))) -}}
 {{- end -}}
@@ -82,7 +88,7 @@ Every other template of this library calls it, so a product chart cannot skip it
 {{- fail (printf "%s: serviceAccount.roleArn and serviceAccount.annotations[eks.amazonaws.com/role-arn] disagree; set only serviceAccount.roleArn" $p) -}}
 {{- end -}}
 {{- $endpoint := ternary $v.aws.licenseManagerEndpointUrl $v.aws.endpointUrl (not (not $license)) -}}
-{{- if and (not $sa.roleArn) (not $annotated) (not $endpoint) -}}
+{{- if and (not $sa.roleArn) (not $annotated) (not $endpoint) (not (and $license $l.licenseSecret.enabled)) -}}
 {{- if $license -}}
 {{- fail (printf "%s: serviceAccount.roleArn is required: on EKS, the sidecar checks the license with IRSA credentials (an IAM role with license-manager:CheckoutLicense, CheckInLicense, ExtendLicenseConsumption, GetLicense and ListReceivedLicenses, trusted by the cluster's OIDC provider); the node role gets AuthorizationException" $p) -}}
 {{- else -}}
