@@ -248,6 +248,46 @@ describe.each(VARIANTS)('ecs/$file matches the sidecar and its image', ({ taskDe
   });
 });
 
+describe('ecs/task-definition-anywhere.json: a contract product on ECS Anywhere (EXTERNAL instances)', () => {
+  const anywhere = readJson<TaskDef & { volumes: { name: string; host?: { sourcePath: string } }[] }>('task-definition-anywhere.json');
+  const side = anywhere.containerDefinitions.find((c) => c.name === 'entitlement-sidecar') as ContainerDef;
+  const appC = anywhere.containerDefinitions.find((c) => c.name === 'app') as ContainerDef;
+
+  it('passes botocore and the AWS CLI input validation of RegisterTaskDefinition', async () => {
+    expect((await botocoreValidate(anywhere)).errors).toBe('');
+    const r = await cliRegister(anywhere);
+    expect(r.code, r.stderr).toBe(255);
+  });
+
+  it("runs on EXTERNAL instances with host networking, the sidecar on loopback only, no task role", () => {
+    expect(anywhere.requiresCompatibilities).toEqual(['EXTERNAL']);
+    // EXTERNAL supports bridge, host and none; host keeps 127.0.0.1 shared, as awsvpc does on AWS.
+    expect(anywhere.networkMode).toBe('host');
+    expect((anywhere as { taskRoleArn?: string }).taskRoleArn).toBeUndefined();
+    const listen = env(side, 'ENTITLEMENT_LISTEN') as string;
+    expect(listen).toBe('127.0.0.1:9797');
+    expect(side.portMappings).toEqual([{ name: 'entitlement', containerPort: 9797, hostPort: 9797, protocol: 'tcp' }]);
+    expect(env(appC, 'ENTITLEMENT_HEALTH_URL')).toBe('http://127.0.0.1:9797/healthz');
+    expect(appC.dependsOn).toEqual([{ containerName: 'entitlement-sidecar', condition: 'HEALTHY' }]);
+    expect(side.healthCheck?.command).toEqual(['CMD', ...ENTRYPOINT, 'check']);
+  });
+
+  it("mounts the buyer's license files from the instance into the sidecar only, read-only, where the sidecar looks", () => {
+    const license = anywhere.volumes.find((v) => v.host !== undefined);
+    expect(license?.host?.sourcePath).toMatch(/^\//);
+    const mount = side.mountPoints?.find((m) => m.sourceVolume === license?.name);
+    expect(mount).toEqual({ sourceVolume: license?.name, containerPath: settingDefault('ENTITLEMENT_LICENSE_TOKEN_DIR'), readOnly: true });
+    expect(env(side, 'ENTITLEMENT_LICENSE_TOKEN_DIR')).toBe(mount?.containerPath);
+    expect(appC.mountPoints?.some((m) => m.sourceVolume === license?.name)).toBe(false);
+    // Off AWS there is no task metadata region: the task says it, and a daily check with a longer grace.
+    expect(env(side, 'AWS_REGION')).toBe('us-east-1');
+    expect(env(side, 'ENTITLEMENT_LICENSE_CHECK_INTERVAL')).toBe('24h');
+    expect(env(side, 'ENTITLEMENT_LICENSE_GRACE')).toBe('72h');
+    const known = new Set(SETTINGS.map((x) => x.env));
+    for (const e of side.environment ?? []) if (!e.name.startsWith('AWS_')) expect(known.has(e.name as (typeof SETTINGS)[number]['env']), e.name).toBe(true);
+  });
+});
+
 describe('the task role', () => {
   it('for custom-dimension products, adds aws-marketplace:MeterUsage and nothing else', () => {
     const policy = JSON.parse(readFileSync(join(ECS_DIR, 'iam-task-role-policy-metering.json'), 'utf8')) as { Version: string; Statement: unknown[] };
