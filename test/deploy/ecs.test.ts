@@ -249,7 +249,7 @@ describe.each(VARIANTS)('ecs/$file matches the sidecar and its image', ({ taskDe
 });
 
 describe('ecs/task-definition-anywhere.json: a contract product on ECS Anywhere (EXTERNAL instances)', () => {
-  const anywhere = readJson<TaskDef & { volumes: { name: string; host?: { sourcePath: string } }[] }>('task-definition-anywhere.json');
+  const anywhere = readJson<Omit<TaskDef, 'volumes'> & { volumes: { name: string; host?: { sourcePath: string } }[] }>('task-definition-anywhere.json');
   const side = anywhere.containerDefinitions.find((c) => c.name === 'entitlement-sidecar') as ContainerDef;
   const appC = anywhere.containerDefinitions.find((c) => c.name === 'app') as ContainerDef;
 

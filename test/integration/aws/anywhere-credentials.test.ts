@@ -3,8 +3,6 @@
  * and STS over real HTTP: GetAccessToken (anonymous) and AssumeRoleWithWebIdentity (unsigned) through
  * the real SDK code the sidecar ships, on one stepped clock shared with the emulator.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { GetLicenseCommand, ListReceivedLicensesCommand } from '@aws-sdk/client-license-manager';
 import { describe, expect, it } from 'vitest';
 import { AnywhereCredentialsError, licenseTokenCredentials, licenseTokenMounted } from '../../../src/aws/anywhere-credentials.js';
@@ -14,24 +12,12 @@ import type { Emulator, RoleSpec } from '../../../src/emulator/index.js';
 import { signOnClock, steppedClock, type SteppedClock } from '../../helpers/clock.js';
 import { emulator, REGION } from '../../helpers/emulator.js';
 import { switchableProxy } from '../../helpers/switchable-proxy.js';
-import { tempDir } from '../../helpers/tmp.js';
+import { mountSecret } from '../../helpers/license-secret.js';
 
 const ACCOUNT = '210987654321';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/AWSLicenseManagerConsumptionRole`;
 const role = (o: Partial<RoleSpec> = {}): RoleSpec => ({ roleArn: ROLE, trustsLicenseManager: true, issuerAccountId: ACCOUNT, ...o });
 const MINUTE = 60_000;
-
-/** The Secret as Kubernetes mounts it: each key a link into a timestamped directory. */
-function mountSecret(files: Record<string, string>): string {
-  const dir = tempDir();
-  const data = join(dir, '..2026_12_01_00_00_00.000000001');
-  mkdirSync(data);
-  for (const [name, content] of Object.entries(files)) {
-    writeFileSync(join(data, name), content);
-    symlinkSync(join('..2026_12_01_00_00_00.000000001', name), join(dir, name));
-  }
-  return dir;
-}
 
 async function setup(o: { roles?: RoleSpec[]; accessTokenTtlSeconds?: number; stsCredentialsTtlSeconds?: number } = {}) {
   const clock = steppedClock();

@@ -4,30 +4,19 @@
  * emulator, no AWS keys anywhere in its environment. The emulator runs on the machine's clock, as the
  * processes do; its STS hands out credentials of a few seconds, so refreshes happen within a test.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Emulator, RoleSpec } from '../../../src/emulator/index.js';
 import { emulator } from '../../helpers/emulator.js';
 import { startCli, type CliProcess } from '../../helpers/process.js';
 import { switchableProxy } from '../../helpers/switchable-proxy.js';
+import { mountSecret } from '../../helpers/license-secret.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const SKU = '7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 const ACCOUNT = '210987654321';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/AWSLicenseManagerConsumptionRole`;
 const role = (o: Partial<RoleSpec> = {}): RoleSpec => ({ roleArn: ROLE, trustsLicenseManager: true, issuerAccountId: ACCOUNT, ...o });
-
-function mountSecret(files: Record<string, string>): string {
-  const dir = tempDir();
-  const data = join(dir, '..2026_12_01_00_00_00.000000001');
-  mkdirSync(data);
-  for (const [name, content] of Object.entries(files)) {
-    writeFileSync(join(data, name), content);
-    symlinkSync(join('..2026_12_01_00_00_00.000000001', name), join(dir, name));
-  }
-  return dir;
-}
 
 async function anywhere(o: { roles?: RoleSpec[]; stsTtl?: number } = {}) {
   const emu = await emulator(
