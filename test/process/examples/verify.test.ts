@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import type { JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BAD_TOKENS, type BadToken } from '../../../src/emulator/index.js';
-import { writeEntitlement, type EntitlementRecord } from '../../../src/entitlement/file.js';
+import { writeEntitlement, type RegisterUsageRecord } from '../../../src/entitlement/file.js';
 import { meteringClient, realClock, register, startTestEmulator, type TestEmulator } from '../../helpers/emulator-requests.js';
 import { sidecarAwsEnv } from '../../helpers/emulator.js';
 import { mintToken, rsaKeyPair, type TestKeyPair } from '../../helpers/keys.js';
@@ -50,8 +50,8 @@ let emu: TestEmulator;
 let emuPem: string;
 let emuKeyFile: string;
 /** The file the sidecar wrote for PRODUCT, and one it wrote for OTHER_PRODUCT against the same emulator. */
-let good: EntitlementRecord;
-let otherProduct: EntitlementRecord;
+let good: RegisterUsageRecord;
+let otherProduct: RegisterUsageRecord;
 /** A key of this test's own, standing in for the product's key where the test must sign. */
 let own: TestKeyPair;
 let ownPem: string;
@@ -140,13 +140,14 @@ function ruArgs(file: string, o: { now?: string | null; productCode?: string; ke
 }
 
 /** A RegisterUsage file of the sidecar's shape around `record` edited, checked at the file's own time. */
-async function ruVerdicts(record: EntitlementRecord, o: { productCode?: string; extra?: string[]; now?: string } = {}) {
+async function ruVerdicts(record: RegisterUsageRecord, o: { productCode?: string; extra?: string[]; now?: string } = {}) {
   return verdicts(ruArgs(writeFile(record), { now: o.now ?? nowFor(record), ...o }));
 }
 
 /** A record as the sidecar writes it, around a token of the test's own key. */
-function ownRecord(token: string, claims: { productCode?: string; publicKeyVersion?: number; nonce?: string } = {}): EntitlementRecord {
+function ownRecord(token: string, claims: { productCode?: string; publicKeyVersion?: number; nonce?: string } = {}): RegisterUsageRecord {
   return {
+    source: 'register-usage',
     productCode: claims.productCode ?? PRODUCT,
     publicKeyVersion: claims.publicKeyVersion ?? 1,
     nonce: claims.nonce ?? 'n-own-0001',
@@ -165,7 +166,7 @@ async function ownVerdicts(token: string, o: { now?: string | null } = {}) {
 }
 
 /** Runs the real sidecar process against the emulator until it has written its entitlement file. */
-async function sidecarFile(productCode: string): Promise<EntitlementRecord> {
+async function sidecarFile(productCode: string): Promise<RegisterUsageRecord> {
   const dir = mkdtempSync(join(work, 'sidecar-'));
   const p = startCli(['run'], {
     ...sidecarAwsEnv(emu, dir),
@@ -177,7 +178,9 @@ async function sidecarFile(productCode: string): Promise<EntitlementRecord> {
   await p.waitForLine((l) => l['msg'] === 'entitled', 20_000);
   p.child.kill('SIGTERM');
   expect(await p.exited).toEqual({ code: 0, signal: null });
-  return JSON.parse(readFileSync(join(dir, 'entitlement.json'), 'utf8')) as EntitlementRecord;
+  const record = JSON.parse(readFileSync(join(dir, 'entitlement.json'), 'utf8')) as RegisterUsageRecord;
+  expect(record.source).toBe('register-usage');
+  return record;
 }
 
 async function buildGo(): Promise<void> {
@@ -243,10 +246,11 @@ describe('the file the sidecar wrote against the emulator', () => {
     expect(await ruVerdicts(good, { productCode: OTHER_PRODUCT })).toEqual(everyone('product_code_mismatch'));
   });
 
-  it('is valid with "source": "register-usage" (the coming format), and wrong_source for an app that expects License Manager', async () => {
-    const file = writeFile({ source: 'register-usage', ...good });
-    expect(await verdicts(ruArgs(file, { now: nowFor(good) }))).toEqual(everyone('valid'));
+  it('is valid without "source" (as files were written before it), and wrong_source for an app that expects License Manager', async () => {
+    const { source: _, ...legacy } = good;
+    expect(await verdicts(ruArgs(writeFile(legacy), { now: nowFor(good) }))).toEqual(everyone('valid'));
     expect(await verdicts(['--source', 'license-manager', '--product-sku', 'sku-1', '--now', nowFor(good), writeFile(good)])).toEqual(everyone('wrong_source'));
+    expect(await verdicts(['--source', 'license-manager', '--product-sku', 'sku-1', '--now', nowFor(good), writeFile(legacy)])).toEqual(everyone('wrong_source'));
   });
 
   it('is valid verified 4 minutes before its iat (within the 5 minutes of skew), issued_in_future 6 minutes before', async () => {
@@ -364,7 +368,7 @@ describe('tokens the emulator minted defective, in files of the sidecar\'s shape
       const { Signature } = await register(meteringClient(emu), { ProductCode: PRODUCT, PublicKeyVersion: 1, Nonce: nonce });
       emu.setScenario({ badToken: null });
       const file = join(work, 'files', `${bad}.json`);
-      await writeEntitlement(file, { productCode: PRODUCT, publicKeyVersion: 1, nonce, signature: Signature as string, issuedAt: at.toISOString(), verifiedAt: at.toISOString(), publicKeyRotationTimestamp: null });
+      await writeEntitlement(file, { source: 'register-usage', productCode: PRODUCT, publicKeyVersion: 1, nonce, signature: Signature as string, issuedAt: at.toISOString(), verifiedAt: at.toISOString(), publicKeyRotationTimestamp: null });
       expect(await verdicts(ruArgs(file, { now: new Date(at.getTime() + 60_000).toISOString() }))).toEqual(everyone(EXPECTED[bad]));
     });
   }
