@@ -1,7 +1,9 @@
 /**
  * `npm run demo`: the whole story against the embedded emulator, for a newcomer. Two "pods" share one
  * emulated AWS account: the first is entitled, the second belongs to a customer who is not subscribed,
- * and its restarted sidecar shows that a denial cannot be shaken off by restarting a container.
+ * and its restarted sidecar shows that a denial cannot be shaken off by restarting a container. Then a
+ * contract-priced product: a pod reads its tier from the file, the buyer upgrades, and the pod sees the
+ * new tier at its next check without a restart.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,6 +14,8 @@ import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator } from '../e
 
 const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
 const PRODUCT = 'prod-demo1234567890abcdef';
+/** The contract product's ID (SKU), as the Marketplace Management Portal shows it. */
+const CONTRACT_SKU = '3f6c1a2e-8b4d-4c7e-9a1f-5d2b6e8c0a13';
 const REGION = 'us-east-1';
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const say = (s = '') => process.stdout.write(`${s}\n`);
@@ -25,18 +29,21 @@ interface Pod {
   readonly logs: string[];
 }
 
-async function startPod(emu: Emulator, name: string, dir: string, sessionToken: string): Promise<Pod> {
+/** An hourly product's pod: its product code and public key. */
+const hourly = (dir: string) => ({ MARKETPLACE_PRODUCT_CODE: PRODUCT, MARKETPLACE_PUBLIC_KEY_FILE: join(dir, '..', 'product-public-key.pem') });
+
+async function startPod(emu: Emulator, name: string, dir: string, sessionToken: string, product: Record<string, string> = hourly(dir)): Promise<Pod> {
   const cred = DEFAULT_EMULATOR_CREDENTIALS[0] as (typeof DEFAULT_EMULATOR_CREDENTIALS)[number];
   const child = spawn(process.execPath, [CLI, 'run'], {
     env: {
       PATH: process.env.PATH,
       HOME: dir,
-      MARKETPLACE_PRODUCT_CODE: PRODUCT,
-      MARKETPLACE_PUBLIC_KEY_FILE: join(dir, '..', 'product-public-key.pem'),
+      ...product,
       ENTITLEMENT_FILE: join(dir, 'entitlement.json'),
       ENTITLEMENT_LISTEN: '127.0.0.1:0',
       AWS_REGION: REGION,
       AWS_ENDPOINT_URL_MARKETPLACE_METERING: emu.url,
+      AWS_ENDPOINT_URL_LICENSE_MANAGER: emu.url,
       AWS_ACCESS_KEY_ID: cred.accessKeyId,
       AWS_SECRET_ACCESS_KEY: cred.secretAccessKey,
       // A distinct session per pod: the emulator, like AWS, denies only a pod's first call.
@@ -143,12 +150,58 @@ async function main(): Promise<void> {
     say(`GET /healthz -> ${hb2.status}: ${hb2.body.code}, sticky=${String(hb2.body.sticky)}`);
     say(`RegisterUsage calls made by the restarted sidecar: ${emu.state().totalCalls - callsBefore}`);
 
+    heading('5. A contract-priced product: the pod learns its tier from AWS License Manager');
+    const buyer = (DEFAULT_EMULATOR_CREDENTIALS[0] as (typeof DEFAULT_EMULATOR_CREDENTIALS)[number]).accountId;
+    const license = emu.putLicense({ beneficiaryAccountId: buyer, productSku: CONTRACT_SKU, productName: 'Demo contract product', entitlements: [{ name: 'BasicTier', unit: 'None' }] });
+    say(`the buyer's account ${buyer} holds license ${license.licenseArn}: BasicTier`);
+    const dirC = join(root, 'pod-c');
+    mkdirs(dirC);
+    const c = await startPod(emu, 'C', dirC, 'pod-c-session', {
+      ENTITLEMENT_SOURCE: 'license-manager',
+      MARKETPLACE_PRODUCT_SKU: CONTRACT_SKU,
+      MARKETPLACE_LICENSE_ENTITLEMENTS: 'BasicTier:None,PremiumTier:None',
+      // A demo setting: checks every 2 s instead of every 15 minutes.
+      ENTITLEMENT_LICENSE_CHECK_INTERVAL: '2s',
+    });
+    pods.push(c);
+    const hc = await decided(c);
+    say(`GET /healthz -> ${hc.status}`);
+    say(JSON.stringify(hc.body, null, 2));
+    say(`
+the tier the app reads from ${join(dirC, 'entitlement.json')}: ${tiersIn(join(dirC, 'entitlement.json'))}`);
+
+    heading('6. The buyer upgrades to PremiumTier: the pod sees it at its next check, no restart');
+    emu.putLicense({ licenseArn: license.licenseArn, beneficiaryAccountId: buyer, productSku: CONTRACT_SKU, productName: 'Demo contract product', entitlements: [{ name: 'PremiumTier', unit: 'None' }] });
+    say(`license ${license.licenseArn} is now version ${emu.licenses().find((l) => l.licenseArn === license.licenseArn)?.version}: PremiumTier`);
+    await until(() => tiersIn(join(dirC, 'entitlement.json')) === 'PremiumTier', 'the upgrade in the entitlement file');
+    say(`the tier the app reads now: ${tiersIn(join(dirC, 'entitlement.json'))}`);
+    say(`
+exit code on SIGTERM: ${await stop(c)}`);
+    pods.splice(pods.indexOf(c), 1);
+    const held = emu.consumptions().filter((x) => x.licenseArn === license.licenseArn && x.active).length;
+    say(`seats still held after the pod stopped: ${held} (checked in at SIGTERM, not left to expire)`);
+
     heading('Done');
     say('Next: `npm test` runs the test suite; the README has the configuration, endpoints, metrics and deployment.');
   } finally {
     await Promise.all(pods.map(stop));
     await emu.close();
     rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** The tiers an entitlement file names, as the app would read them. */
+function tiersIn(file: string): string {
+  const record = JSON.parse(readFileSync(file, 'utf8')) as { entitlements?: { name: string }[] };
+  return (record.entitlements ?? []).map((e) => e.name).join(', ');
+}
+
+/** Waits for `done`, at most 30 s (a demo: the next check comes within seconds). */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`no ${what} after 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -21,7 +21,11 @@ export const EMULATOR_USAGE = `usage: entitlement-sidecar emulator --region REGI
   --dimensions NAME,...         MeterUsage/BatchMeterUsage dimensions that exist (default: any)  [EMULATOR_DIMENSIONS]
   --look-back-hours N           how old a MeterUsage Timestamp may be (default 6)  [EMULATOR_LOOK_BACK_HOURS]
   --batch-look-back-hours N     how old a BatchMeterUsage Timestamp may be (default 24)  [EMULATOR_BATCH_LOOK_BACK_HOURS]
-  --allowed-hosts NAME,...      Host header names it answers besides loopback and localhost, e.g. a compose service name  [EMULATOR_ALLOWED_HOSTS]`;
+  --allowed-hosts NAME,...      Host header names it answers besides loopback and localhost, e.g. a compose service name  [EMULATOR_ALLOWED_HOSTS]
+  --licenses FILE               License Manager licenses at start: a JSON list of license seeds  [EMULATOR_LICENSES]
+  --consumption-ttl SECONDS     how long a PROVISIONAL checkout holds its units (default 3600)  [EMULATOR_CONSUMPTION_TTL]
+  --access-token-ttl SECONDS    how long GetAccessToken's access tokens live (default 3600)  [EMULATOR_ACCESS_TOKEN_TTL]
+  --sts-credentials-ttl SECONDS how long AssumeRoleWithWebIdentity's credentials live without DurationSeconds (default 3600)  [EMULATOR_STS_CREDENTIALS_TTL]`;
 
 /** Where the command writes and what stops it; the defaults are the process's own. */
 export interface EmulatorCommandIo {

@@ -1,9 +1,12 @@
 /**
  * A local, faithful stand-in for the AWS Marketplace Metering API (RegisterUsage, MeterUsage,
- * BatchMeterUsage, ResolveCustomer): real HTTP, AWS JSON 1.1, SigV4 checked, PS256 tokens from a key
- * pair made at start, metering records kept for tests to assert on, and scenarios to make it answer
- * every way AWS can. Nothing can be tested locally against AWS itself (RegisterUsage and MeterUsage only
- * work from ECS/EKS tasks of a subscribed account), which is why this exists.
+ * BatchMeterUsage, ResolveCustomer), AWS License Manager (CheckoutLicense, CheckInLicense,
+ * ExtendLicenseConsumption, GetLicense, ListReceivedLicenses, GetAccessToken) and STS
+ * (AssumeRoleWithWebIdentity) on one endpoint: real HTTP, AWS JSON 1.1 and AWS Query, SigV4 checked, PS256 tokens and PS384 signed licenses from key pairs made at start, metering
+ * records and checkouts kept for tests to assert on, and scenarios to make it answer every way AWS
+ * can. Nothing can be tested locally against AWS itself (RegisterUsage and MeterUsage only work from
+ * ECS/EKS tasks of a subscribed account, CheckoutLicense only for a buyer's license), which is why
+ * this exists.
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -24,12 +27,30 @@ import type { CallRecord, EmulatorState } from './state.js';
 import type { MeteringRecord } from './metering/records.js';
 import { TokenMinter } from './metering/tokens.js';
 import { REGISTER_USAGE_INPUT } from './metering/shapes.js';
+import { LicenseControl, seededLicenses, type ControlResult } from './license-manager/control.js';
+import type { ConsumptionView } from './license-manager/consumptions.js';
+import type { LicenseView } from './license-manager/licenses.js';
+import type { LicenseSeed, LicenseStatus } from './license-manager/seeds.js';
+import { LicenseIssuer } from './license-manager/signed-token.js';
+import type { IssuedLicenseToken, LicenseTokenRequest } from './license-manager/license-tokens.js';
+import { AnywhereControl } from './sts/control.js';
+import { roleProblems, roleView, type RoleSpec, type RoleView } from './sts/roles.js';
 
-export { BAD_TOKENS, DEFAULT_SCENARIO, METERING_OPERATIONS, MODES } from './scenario.js';
-export type { BadToken, MeteringOperation, Mode, RateLimit, Scenario } from './scenario.js';
+export { AUTHORIZATION_ERRORS, BAD_TOKENS, DEFAULT_SCENARIO, LICENSE_MANAGER_OPERATIONS, METERING_OPERATIONS, MODES, OPERATIONS } from './scenario.js';
+export type { AuthorizationError, BadToken, LicenseManagerOperation, MeteringOperation, Mode, OperationName, RateLimit, Scenario } from './scenario.js';
 export type { CallRecord, Counts, EmulatorState } from './state.js';
 export type { IssuedRegistrationToken, RegistrationTokenRequest, SubscribedCustomer } from './metering/customers.js';
 export type { MeteringRecord, RecordedAllocation, RecordsView } from './metering/records.js';
+export { LICENSE_STATUSES, MARKETPLACE_ISSUER } from './license-manager/seeds.js';
+export type { LicenseEntitlementSeed, LicenseSeed, LicenseStatus } from './license-manager/seeds.js';
+export type { EntitlementView, LicenseView } from './license-manager/licenses.js';
+export type { ConsumptionView, TakenEntitlement } from './license-manager/consumptions.js';
+export { ENTITLEMENT_UNITS } from './license-manager/shapes.js';
+export type { EntitlementUnit } from './license-manager/shapes.js';
+export type { IssuedLicenseToken, LicenseTokenRequest } from './license-manager/license-tokens.js';
+export type { RoleSpec, RoleView } from './sts/roles.js';
+export { STS_OPERATIONS } from './scenario.js';
+export type { StsOperation } from './scenario.js';
 
 export interface EmulatorCredential {
   accessKeyId: string;
@@ -63,9 +84,37 @@ export interface EmulatorOptions {
    * `localhost`, e.g. a compose service name. Any other name is refused (DNS rebinding).
    */
   allowedHosts?: string[];
+  /** License Manager's licenses at start, per account (the caller's account is its credential's). */
+  licenses?: LicenseSeed[];
+  licenseManager?: LicenseManagerOptions;
+  /** IAM roles AssumeRoleWithWebIdentity may assume (putRole adds more). */
+  roles?: RoleSpec[];
+  sts?: StsOptions;
+}
+
+export interface StsOptions {
+  /** How long AssumeRoleWithWebIdentity's credentials live when the call asks for no DurationSeconds (default 3600, STS's). */
+  credentialsTtlSeconds?: number;
+}
+
+export interface LicenseManagerOptions {
+  /** How long a PROVISIONAL checkout holds its units unless extended or checked in (default 3600, AWS Marketplace's 60 minutes). */
+  consumptionTtlSeconds?: number;
+  /** RSA key size of the issuer key that signs SignedToken (PS384); default 2048 (KMS's smallest RSA key; AWS says nothing of Marketplace's). */
+  signingKeyBits?: number;
+  /** How long GetAccessToken's access tokens live (default 3600, AWS's one hour). */
+  accessTokenTtlSeconds?: number;
 }
 
 export const DEFAULT_METER_USAGE_LOOK_BACK_HOURS = 6;
+export const DEFAULT_CONSUMPTION_TTL_SECONDS = 3600;
+export const DEFAULT_SIGNING_KEY_BITS = 2048;
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
+export const DEFAULT_STS_CREDENTIALS_TTL_SECONDS = 3600;
+/** STS's longest session (a role's MaxSessionDuration at most). */
+export const MAX_STS_CREDENTIALS_TTL_SECONDS = 43_200;
+/** Far above AWS's 60 minutes; a TTL is for tests to shorten, not to make a checkout last for weeks. */
+export const MAX_CONSUMPTION_TTL_SECONDS = 7 * 86_400;
 export const DEFAULT_BATCH_METER_USAGE_LOOK_BACK_HOURS = 24;
 
 /** Obviously fake, so nobody mistakes them for real keys; any SigV4 client can sign with them. */
@@ -91,6 +140,27 @@ export interface Emulator {
   totals(): Record<string, number>;
   /** A token for ResolveCustomer; the customer is subscribed for BatchMeterUsage from now on. Throws a TypeError on bad input. */
   issueRegistrationToken(request: RegistrationTokenRequest): IssuedRegistrationToken;
+  /** SubjectPublicKeyInfo PEM of the key that signs License Manager's SignedToken (PS384). */
+  licenseIssuerPublicKeyPem: string;
+  /** Creates a license, or replaces it (same licenseArn) as a NEW version: an upgrade or renewal. Throws a TypeError listing every problem. */
+  putLicense(seed: LicenseSeed): LicenseView;
+  /** Changes the current version's status in place. Throws a TypeError for an unknown license or status. */
+  setLicenseStatus(licenseArn: string, status: LicenseStatus): LicenseView;
+  /** Every license's current version, with what is in use of each entitlement, oldest license first. */
+  licenses(): LicenseView[];
+  /** Every checkout since start or reset (checked in and expired ones too: see `active`), oldest first. */
+  consumptions(): ConsumptionView[];
+  /** A long-lived license token (Containers Anywhere's `license_token`) for GetAccessToken. Throws a TypeError listing every problem. */
+  issueLicenseToken(request: LicenseTokenRequest): IssuedLicenseToken;
+  /** Revokes a license token: GetAccessToken refuses it, STS refuses its access tokens. Throws a TypeError for a token the emulator did not issue. */
+  revokeLicenseToken(licenseToken: string): void;
+  /** Creates or replaces a role AssumeRoleWithWebIdentity may assume. Throws a TypeError listing every problem. */
+  putRole(role: RoleSpec): RoleView;
+  roles(): RoleView[];
+  /**
+   * Forgets counts, calls, callers, metering records, tokens, checkouts and licenses put since start
+   * (seeded licenses come back as seeded), and pending injected faults; the rest of the scenario stays.
+   */
   reset(): void;
   close(): Promise<void>;
 }
@@ -131,7 +201,31 @@ function optionProblems(o: EmulatorOptions, credentials: readonly EmulatorCreden
     const parsed = parseAllowedHosts(o.allowedHosts);
     if (!parsed.ok) problems.push(...parsed.problems);
   }
+  if (o.licenses !== undefined && !Array.isArray(o.licenses)) problems.push('licenses must be a list of license seeds');
+  const lm = o.licenseManager ?? {};
+  const ttl = lm.consumptionTtlSeconds;
+  if (ttl !== undefined && !(Number.isSafeInteger(ttl) && ttl >= 1 && ttl <= MAX_CONSUMPTION_TTL_SECONDS)) {
+    problems.push(`licenseManager.consumptionTtlSeconds must be an integer from 1 to ${MAX_CONSUMPTION_TTL_SECONDS}`);
+  }
+  const bits = lm.signingKeyBits;
+  if (bits !== undefined && !(Number.isSafeInteger(bits) && bits >= 2048 && bits <= 8192)) problems.push('licenseManager.signingKeyBits must be an integer from 2048 to 8192');
+  const accessTtl = lm.accessTokenTtlSeconds;
+  if (accessTtl !== undefined && !(Number.isSafeInteger(accessTtl) && accessTtl >= 1 && accessTtl <= 86_400)) problems.push('licenseManager.accessTokenTtlSeconds must be an integer from 1 to 86400');
+  const stsTtl = o.sts?.credentialsTtlSeconds;
+  if (stsTtl !== undefined && !(Number.isSafeInteger(stsTtl) && stsTtl >= 1 && stsTtl <= MAX_STS_CREDENTIALS_TTL_SECONDS)) {
+    problems.push(`sts.credentialsTtlSeconds must be an integer from 1 to ${MAX_STS_CREDENTIALS_TTL_SECONDS}`);
+  }
+  if (o.roles !== undefined) {
+    if (!Array.isArray(o.roles)) problems.push('roles must be a list of roles');
+    else problems.push(...o.roles.flatMap((r, i) => roleProblems(r, `roles[${i}].`)));
+  }
   return problems;
+}
+
+/** The value of a control result, or a TypeError saying `what` is wrong and every problem. */
+function orThrow<T>(what: string, result: ControlResult<T>): T {
+  if (!result.ok) throw new TypeError(`${what}: ${result.problems.join('; ')}`);
+  return result.value;
 }
 
 /** null = any product code exists. */
@@ -145,13 +239,19 @@ function urlHost(host: string): string {
 
 export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
   const credentials = o.credentials ?? DEFAULT_EMULATOR_CREDENTIALS;
-  const problems = optionProblems(o, credentials);
-  if (problems.length > 0) throw new TypeError(`invalid emulator options: ${problems.join('; ')}`);
-  const store = new EmulatorStore(o.scenario, o.customers); // throws on an invalid scenario, before any work
   const now = o.now ?? (() => new Date());
+  const problems = optionProblems(o, credentials);
+  const seeded = Array.isArray(o.licenses) ? seededLicenses(o.licenses, { region: o.region, now: now() }) : seededLicenses([], { region: o.region, now: now() });
+  if (!seeded.ok) problems.push(...seeded.problems);
+  if (problems.length > 0 || !seeded.ok) throw new TypeError(`invalid emulator options: ${problems.join('; ')}`);
+  const store = new EmulatorStore(o.scenario, o.customers, seeded.value, (o.roles ?? []).map(roleView)); // throws on an invalid scenario, before any work
   const logger = (o.logger ?? pino({ enabled: false })).child({ module: 'emulator' });
   const keyBits = o.keyBits ?? 3072;
-  const keys = await generateRsaKeyPair(keyBits);
+  // Both at once: key generation runs on libuv's thread pool.
+  const [keys, issuerKeys] = await Promise.all([generateRsaKeyPair(keyBits), generateRsaKeyPair(o.licenseManager?.signingKeyBits ?? DEFAULT_SIGNING_KEY_BITS)]);
+  const licenseIssuer = new LicenseIssuer(issuerKeys);
+  const licenses = new LicenseControl(store, o.region, now);
+  const anywhere = new AnywhereControl(store, now);
   // The public key is public: readable by everyone.
   if (o.publicKeyOut !== undefined) await writeFileAtomic(o.publicKeyOut, keys.publicKeyPem, 0o644);
 
@@ -174,7 +274,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
   const server = createEmulatorServer({
     logger,
     hosts,
-    admin: { store, publicKeyPem: keys.publicKeyPem, reset, productCodes, now },
+    admin: { store, publicKeyPem: keys.publicKeyPem, reset, productCodes, now, licenses, anywhere, licenseIssuerPublicKeyPem: licenseIssuer.publicKeyPem },
     api: {
       config: {
         region: o.region,
@@ -183,11 +283,16 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
         dimensions: o.dimensions !== undefined && o.dimensions.length > 0 ? new Set(o.dimensions) : null,
         meterUsageLookBackMs: (o.meterUsageLookBackHours ?? DEFAULT_METER_USAGE_LOOK_BACK_HOURS) * HOUR_MS,
         batchMeterUsageLookBackMs: (o.batchMeterUsageLookBackHours ?? DEFAULT_BATCH_METER_USAGE_LOOK_BACK_HOURS) * HOUR_MS,
+        consumptionTtlMs: (o.licenseManager?.consumptionTtlSeconds ?? DEFAULT_CONSUMPTION_TTL_SECONDS) * 1000,
+        accessTokenTtlMs: (o.licenseManager?.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS) * 1000,
+        stsCredentialsTtlMs: (o.sts?.credentialsTtlSeconds ?? DEFAULT_STS_CREDENTIALS_TTL_SECONDS) * 1000,
       },
       store,
       limiter,
       minter: new TokenMinter(keys, keyBits),
-      lookupCredential: (id) => byKey.get(id),
+      licenseIssuer,
+      // Configured keys first; then the temporary ones STS handed out.
+      lookupCredential: (id) => byKey.get(id) ?? store.sessions.credential(id),
       now,
       logger,
       signal: closing.signal,
@@ -218,6 +323,17 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
     records: () => store.records.view().records,
     totals: () => store.records.view().totals,
     issueRegistrationToken,
+    licenseIssuerPublicKeyPem: licenseIssuer.publicKeyPem,
+    putLicense: (seed) => orThrow('invalid license seed', licenses.put(seed)),
+    setLicenseStatus: (licenseArn, status) => orThrow('setLicenseStatus', licenses.setStatus(licenseArn, status)),
+    licenses: () => licenses.licenses(),
+    consumptions: () => licenses.consumptions(),
+    issueLicenseToken: (request) => orThrow('invalid license token request', anywhere.issueLicenseToken(request)),
+    revokeLicenseToken: (licenseToken) => {
+      orThrow('revokeLicenseToken', anywhere.revokeLicenseToken(licenseToken));
+    },
+    putRole: (role) => orThrow('invalid role', anywhere.putRole(role)),
+    roles: () => anywhere.roles(),
     reset,
     close: () => {
       closing.abort(); // ends pending latency waits

@@ -13,10 +13,12 @@
  *   invalid-region             RegisterUsage: InvalidRegionException; MeterUsage: InvalidEndpointRegionException
  *   invalid-public-key-version RegisterUsage: InvalidPublicKeyVersionException
  *   disabled-api               every operation: DisabledApiException
- * `faultOperations` limits the mode, throttle, internalError, latencyMs, badToken and unprocessed to
- * the listed operations (null = all), so a test can fail MeterUsage while RegisterUsage keeps
- * succeeding; throttle/internalError/unprocessed counters only count down on those operations. Rate
- * limits are quotas, not faults: each operation always has its own bucket per account.
+ * The modes are the Metering API's; License Manager and STS answer as if `entitled` in every mode.
+ * `faultOperations` limits the mode, throttle, internalError, latencyMs, badToken, unprocessed and
+ * authorizationErrors to the listed operations (null = all), so a test can fail MeterUsage while
+ * RegisterUsage keeps succeeding, or CheckInLicense while CheckoutLicense does; throttle/internalError/
+ * unprocessed counters only count down on those operations. Rate limits are quotas, not faults: each
+ * operation always has its own bucket per account.
  */
 
 export const MODES = [
@@ -45,9 +47,25 @@ export const BAD_TOKENS = [
 ] as const;
 export type BadToken = (typeof BAD_TOKENS)[number];
 
-/** The service's operations (also what `faultOperations` may name). */
+/** The Metering API's operations. */
 export const METERING_OPERATIONS = ['RegisterUsage', 'MeterUsage', 'BatchMeterUsage', 'ResolveCustomer'] as const;
 export type MeteringOperation = (typeof METERING_OPERATIONS)[number];
+
+/** License Manager's operations the emulator serves. */
+export const LICENSE_MANAGER_OPERATIONS = ['CheckoutLicense', 'CheckInLicense', 'ExtendLicenseConsumption', 'GetLicense', 'ListReceivedLicenses', 'GetAccessToken'] as const;
+export type LicenseManagerOperation = (typeof LICENSE_MANAGER_OPERATIONS)[number];
+
+/** STS's operations the emulator serves. */
+export const STS_OPERATIONS = ['AssumeRoleWithWebIdentity'] as const;
+export type StsOperation = (typeof STS_OPERATIONS)[number];
+
+/** Every operation of every service (also what `faultOperations` may name). */
+export const OPERATIONS = [...METERING_OPERATIONS, ...LICENSE_MANAGER_OPERATIONS, ...STS_OPERATIONS] as const;
+export type OperationName = (typeof OPERATIONS)[number];
+
+/** What a credential named in `authorizationErrors` gets from License Manager (both are modelled errors). */
+export const AUTHORIZATION_ERRORS = ['AuthorizationException', 'AccessDeniedException'] as const;
+export type AuthorizationError = (typeof AUTHORIZATION_ERRORS)[number];
 
 export interface RateLimit {
   /** Tokens added per second. */
@@ -79,7 +97,14 @@ export interface Scenario {
   /** The next N BatchMeterUsage records (across calls) come back in UnprocessedRecords. */
   unprocessed: number;
   /** The operations the mode and injected faults apply to; null = all. */
-  faultOperations: MeteringOperation[] | null;
+  faultOperations: OperationName[] | null;
+  /** Each License Manager operation's per-account token bucket (AWS publishes no number; 10/s like its siblings). */
+  licenseManagerRateLimit: RateLimit | null;
+  /**
+   * Access key id -> the error License Manager answers that credential (an IAM denial, e.g. the node's
+   * instance role calling CheckoutLicense). A patch replaces the whole map; `{}` clears it.
+   */
+  authorizationErrors: Record<string, AuthorizationError>;
 }
 
 /** AWS's quotas: RegisterUsage 5 requests per second per account per region, MeterUsage and BatchMeterUsage 10. */
@@ -96,9 +121,11 @@ export const DEFAULT_SCENARIO: Readonly<Scenario> = Object.freeze({
   resolveCustomerRateLimit: Object.freeze({ perSecond: 10, burst: 10 }),
   unprocessed: 0,
   faultOperations: null,
+  licenseManagerRateLimit: Object.freeze({ perSecond: 10, burst: 10 }),
+  authorizationErrors: Object.freeze({}) as Record<string, AuthorizationError>,
 });
 
-type RateLimitKey = 'rateLimit' | 'meterUsageRateLimit' | 'batchMeterUsageRateLimit' | 'resolveCustomerRateLimit';
+type RateLimitKey = 'rateLimit' | 'meterUsageRateLimit' | 'batchMeterUsageRateLimit' | 'resolveCustomerRateLimit' | 'licenseManagerRateLimit';
 
 const KEYS = Object.keys(DEFAULT_SCENARIO) as (keyof Scenario)[];
 const MAX_LATENCY_MS = 600_000;
@@ -126,6 +153,24 @@ function parseRateLimit(key: RateLimitKey, v: unknown, problems: string[]): Rate
     return undefined;
   }
   return { perSecond, burst };
+}
+
+function parseAuthorizationErrors(v: unknown, problems: string[]): Record<string, AuthorizationError> | undefined {
+  const allowed = `authorizationErrors must be an object mapping access key ids to one of: ${AUTHORIZATION_ERRORS.join(', ')}`;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    problems.push(allowed);
+    return undefined;
+  }
+  // Through a Map: an access key id may be any word, "__proto__" included.
+  const map = new Map<string, AuthorizationError>();
+  for (const [key, error] of Object.entries(v)) {
+    if (!/^[A-Za-z0-9]{1,128}$/.test(key) || !(AUTHORIZATION_ERRORS as readonly unknown[]).includes(error)) {
+      problems.push(`${allowed}; ${JSON.stringify(key)}: ${JSON.stringify(error)} is not`);
+      return undefined;
+    }
+    map.set(key, error as AuthorizationError);
+  }
+  return Object.fromEntries(map);
 }
 
 /** Checks a partial scenario from untrusted input, collecting every problem, each naming its field. */
@@ -164,15 +209,21 @@ export function parseScenarioPatch(input: unknown): ScenarioParse {
       case 'rateLimit':
       case 'meterUsageRateLimit':
       case 'batchMeterUsageRateLimit':
-      case 'resolveCustomerRateLimit': {
+      case 'resolveCustomerRateLimit':
+      case 'licenseManagerRateLimit': {
         const parsed = parseRateLimit(key, value, problems);
         if (parsed !== undefined) patch[key] = parsed;
         break;
       }
       case 'faultOperations': {
-        const ok = value === null || (Array.isArray(value) && value.every((op) => (METERING_OPERATIONS as readonly unknown[]).includes(op)));
-        if (ok) patch.faultOperations = value === null ? null : [...new Set(value as MeteringOperation[])];
-        else problems.push(`faultOperations must be null (all operations) or a list of: ${METERING_OPERATIONS.join(', ')}`);
+        const ok = value === null || (Array.isArray(value) && value.every((op) => (OPERATIONS as readonly unknown[]).includes(op)));
+        if (ok) patch.faultOperations = value === null ? null : [...new Set(value as OperationName[])];
+        else problems.push(`faultOperations must be null (all operations) or a list of: ${OPERATIONS.join(', ')}`);
+        break;
+      }
+      case 'authorizationErrors': {
+        const parsed = parseAuthorizationErrors(value, problems);
+        if (parsed !== undefined) patch.authorizationErrors = parsed;
         break;
       }
       default:
@@ -193,11 +244,13 @@ export function applyScenario(base: Readonly<Scenario>, patch: Partial<Scenario>
     batchMeterUsageRateLimit: copy(merged.batchMeterUsageRateLimit),
     resolveCustomerRateLimit: copy(merged.resolveCustomerRateLimit),
     faultOperations: merged.faultOperations === null ? null : [...merged.faultOperations],
+    licenseManagerRateLimit: copy(merged.licenseManagerRateLimit),
+    authorizationErrors: { ...merged.authorizationErrors },
   };
 }
 
 /** Whether the mode and injected faults apply to this operation. */
-export function faultsApplyTo(scenario: Readonly<Scenario>, operation: MeteringOperation): boolean {
+export function faultsApplyTo(scenario: Readonly<Scenario>, operation: OperationName): boolean {
   return scenario.faultOperations === null || scenario.faultOperations.includes(operation);
 }
 

@@ -1,6 +1,6 @@
 /**
  * The HTTP layer: reads bodies (bounded), refuses a Host it does not serve (host-check.ts), routes
- * `POST /` to the Metering API pipeline and `/_emulator/*` to the admin surface, and writes answers
+ * `POST /` to the API pipeline (every service) and `/_emulator/*` to the admin surface, and writes answers
  * with a Date header from the emulator's clock (the SDKs correct their clock skew from it, so it must
  * agree with the signature check).
  */
@@ -16,7 +16,7 @@ import { handleApiCall } from './api.js';
 import { hostAllowed, type HostPolicy } from './host-check.js';
 import type { ApiDeps } from './service.js';
 
-/** Far above any Metering request (BatchMeterUsage's 25 records included). */
+/** Far above any request of the services served (BatchMeterUsage's 25 records included). */
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** A protocol-level AWS error answered before any service is chosen. */

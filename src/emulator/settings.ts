@@ -7,8 +7,10 @@ import { REGION_PATTERN } from '../aws/region.js';
 import { readSettings, SettingProblem, type SettingSpec } from '../config/flags.js';
 import { parseList, parseListen } from '../config/parse.js';
 import { PRODUCT_CODE_PATTERN } from '../config/settings.js';
+import { fileErrorCode, FileRefusedError, readRegularFileSync } from '../shared/regular-file.js';
 import { parseHost } from './host-check.js';
-import { DEFAULT_EMULATOR_CREDENTIALS } from './index.js';
+import { DEFAULT_EMULATOR_CREDENTIALS, MAX_CONSUMPTION_TTL_SECONDS, MAX_STS_CREDENTIALS_TTL_SECONDS } from './index.js';
+import { licenseSeedProblems, type LicenseSeed } from './license-manager/seeds.js';
 import type { EmulatorCredential, EmulatorOptions } from './index.js';
 import { MODES } from './scenario.js';
 import type { Mode, Scenario } from './scenario.js';
@@ -84,6 +86,37 @@ function allowedHosts(text: string, name: string): string[] {
   return hosts;
 }
 
+/** Far above any test's licenses; the file is read whole into memory. */
+export const MAX_LICENSES_FILE_BYTES = 1024 * 1024;
+
+/** A JSON file holding a list of license seeds: read as a regular file of bounded size (a ConfigMap mount's link is followed). */
+function licensesFile(path: string, name: string): LicenseSeed[] {
+  let text: string;
+  try {
+    text = readRegularFileSync(path, MAX_LICENSES_FILE_BYTES, { followSymlinks: true }).toString('utf8');
+  } catch (err) {
+    // A refusal's message names the path already ("/x is a FIFO, not a regular file").
+    return problem(`${name}: ${err instanceof FileRefusedError ? err.message : `${path} cannot be read (${fileErrorCode(err)})`}`);
+  }
+  let seeds: unknown;
+  try {
+    seeds = JSON.parse(text);
+  } catch {
+    return problem(`${name}: ${path} is not JSON; it must hold a list of license seeds`);
+  }
+  if (!Array.isArray(seeds)) return problem(`${name}: ${path} must hold a JSON list of license seeds`);
+  const problems = seeds.flatMap((seed, i) => licenseSeedProblems(seed, `licenses[${i}].`));
+  if (problems.length > 0) problem(`${name}: ${path}: ${problems.join('; ')}`);
+  return seeds as LicenseSeed[];
+}
+
+function seconds(max: number) {
+  return (text: string, name: string): number => {
+    const n = Number(text);
+    return /^\d+$/.test(text) && Number.isSafeInteger(n) && n >= 1 && n <= max ? n : problem(`${name} must be a whole number of seconds from 1 to ${max}; got "${text}"`);
+  };
+}
+
 const row = <T>(flag: string, env: string | readonly string[], parse: (text: string, name: string) => T, defaultText?: string): SettingSpec<T> => ({
   flag,
   env: typeof env === 'string' ? [env] : env,
@@ -106,6 +139,10 @@ export const EMULATOR_SETTINGS = {
   lookBackHours: row('look-back-hours', 'EMULATOR_LOOK_BACK_HOURS', hours),
   batchLookBackHours: row('batch-look-back-hours', 'EMULATOR_BATCH_LOOK_BACK_HOURS', hours),
   allowedHosts: row('allowed-hosts', 'EMULATOR_ALLOWED_HOSTS', allowedHosts),
+  licenses: row('licenses', 'EMULATOR_LICENSES', licensesFile),
+  consumptionTtl: row('consumption-ttl', 'EMULATOR_CONSUMPTION_TTL', seconds(MAX_CONSUMPTION_TTL_SECONDS)),
+  accessTokenTtl: row('access-token-ttl', 'EMULATOR_ACCESS_TOKEN_TTL', seconds(86_400)),
+  stsCredentialsTtl: row('sts-credentials-ttl', 'EMULATOR_STS_CREDENTIALS_TTL', seconds(MAX_STS_CREDENTIALS_TTL_SECONDS)),
 } as const;
 
 /** flag -> the environment variable it falls back to, as the README lists them. */
@@ -113,7 +150,7 @@ export const EMULATOR_FLAGS = Object.fromEntries(Object.values(EMULATOR_SETTINGS
 
 /** Everything startEmulator needs except the injected logger and clock. */
 export type EmulatorCommandOptions = Required<Pick<EmulatorOptions, 'host' | 'port' | 'region' | 'credentials' | 'keyBits'>> &
-  Pick<EmulatorOptions, 'publicKeyOut' | 'productCodes' | 'publicKeyVersions' | 'dimensions' | 'meterUsageLookBackHours' | 'batchMeterUsageLookBackHours' | 'allowedHosts'> & {
+  Pick<EmulatorOptions, 'publicKeyOut' | 'productCodes' | 'publicKeyVersions' | 'dimensions' | 'meterUsageLookBackHours' | 'batchMeterUsageLookBackHours' | 'allowedHosts' | 'licenses' | 'licenseManager' | 'sts'> & {
     scenario: Partial<Scenario>;
   };
 
@@ -142,5 +179,13 @@ export function parseEmulatorArgs(argv: readonly string[], env: NodeJS.ProcessEn
   if (v.lookBackHours !== undefined) options.meterUsageLookBackHours = v.lookBackHours;
   if (v.batchLookBackHours !== undefined) options.batchMeterUsageLookBackHours = v.batchLookBackHours;
   if (v.allowedHosts !== undefined) options.allowedHosts = v.allowedHosts;
+  if (v.licenses !== undefined) options.licenses = v.licenses;
+  if (v.consumptionTtl !== undefined || v.accessTokenTtl !== undefined) {
+    options.licenseManager = {
+      ...(v.consumptionTtl === undefined ? {} : { consumptionTtlSeconds: v.consumptionTtl }),
+      ...(v.accessTokenTtl === undefined ? {} : { accessTokenTtlSeconds: v.accessTokenTtl }),
+    };
+  }
+  if (v.stsCredentialsTtl !== undefined) options.sts = { credentialsTtlSeconds: v.stsCredentialsTtl };
   return { ok: true, options };
 }

@@ -17,6 +17,13 @@ export interface SigV4Credential {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly accountId: string;
+  /** Who the credential is, for IAM-style messages (an assumed role's ARN); default: the access key as a user. */
+  readonly principalArn?: string;
+  /**
+   * Temporary credentials (STS): the session token every request must carry in x-amz-security-token,
+   * and when they expire (epoch ms). Long-term keys take any session token, or none.
+   */
+  readonly session?: { readonly token: string; readonly expiresAt: number };
 }
 
 /** The request as received: raw target (path + query) and header values as Node's `headersDistinct` gives them. */
@@ -187,6 +194,17 @@ function payloadHash(req: WireRequest): string {
   return bodyHash;
 }
 
+/**
+ * Temporary credentials are good only with their own session token (absent or another one: the key is
+ * not recognised, as AWS answers), and only until they expire (ExpiredTokenException, 403).
+ */
+function checkSession(req: WireRequest, session: NonNullable<SigV4Credential['session']>, now: Date): void {
+  const sent = Buffer.from(first(req, 'x-amz-security-token') ?? '', 'utf8');
+  const expected = Buffer.from(session.token, 'utf8');
+  if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) throw protocolError('UnrecognizedClientException', MESSAGES.unrecognizedClient);
+  if (now.getTime() >= session.expiresAt) throw protocolError('ExpiredTokenException', MESSAGES.expiredToken);
+}
+
 /** Verifies the request's signature or throws the ApiError AWS would answer. Region mismatch is checked last. */
 export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity {
   const auth = first(req, 'authorization');
@@ -211,6 +229,7 @@ export function verifySigV4(req: WireRequest, opts: SigV4Options): SigV4Identity
   const [accessKeyId = '', scopeDate = '', scopeRegion = '', scopeService = '', terminator = ''] = scope;
   const credential = opts.lookup(accessKeyId);
   if (credential === undefined) throw protocolError('UnrecognizedClientException', MESSAGES.unrecognizedClient);
+  if (credential.session !== undefined) checkSession(req, credential.session, opts.now);
   if (terminator !== 'aws4_request') {
     throw protocolError('InvalidSignatureException', `Credential should be scoped with a valid terminator: 'aws4_request', not '${terminator}'.`);
   }

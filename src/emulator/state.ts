@@ -1,13 +1,20 @@
 /**
  * Everything the emulator remembers between calls: the scenario, counts per operation and outcome,
  * the callers that have already made their first call, the most recent calls, the accepted metering
- * records and the SaaS customers with their registration tokens.
+ * records, the SaaS customers with their registration tokens, License Manager's licenses, checkouts
+ * and tokens, and STS's roles and temporary credentials.
  * One instance per emulator, owned by it; nothing here is module-global.
  */
+import { ConsumptionLedger } from './license-manager/consumptions.js';
+import { LicenseTokens } from './license-manager/license-tokens.js';
+import { LicenseRegistry } from './license-manager/licenses.js';
+import type { LicenseRecord } from './license-manager/seeds.js';
 import { CustomerRegistry } from './metering/customers.js';
 import type { SubscribedCustomer } from './metering/customers.js';
 import { MeteringRecords } from './metering/records.js';
 import { applyScenario, DEFAULT_SCENARIO, mergeScenario } from './scenario.js';
+import { RoleRegistry, type RoleView } from './sts/roles.js';
+import { SessionRegistry } from './sts/sessions.js';
 import type { Scenario } from './scenario.js';
 
 export const MAX_CALLS_KEPT = 1000;
@@ -47,10 +54,22 @@ export class EmulatorStore {
   readonly callers = new Set<string>();
   readonly records = new MeteringRecords();
   readonly customers: CustomerRegistry;
+  readonly licenses: LicenseRegistry;
+  readonly consumptions = new ConsumptionLedger();
+  readonly licenseTokens = new LicenseTokens();
+  readonly roles: RoleRegistry;
+  readonly sessions = new SessionRegistry();
 
-  constructor(initial: Partial<Scenario> | undefined, customers: readonly SubscribedCustomer[] = []) {
+  constructor(
+    initial: Partial<Scenario> | undefined,
+    customers: readonly SubscribedCustomer[] = [],
+    licenses: readonly Omit<LicenseRecord, 'version'>[] = [],
+    roles: readonly RoleView[] = [],
+  ) {
     this.current = mergeScenario(DEFAULT_SCENARIO, initial ?? {});
     this.customers = new CustomerRegistry(customers);
+    this.licenses = new LicenseRegistry(licenses);
+    this.roles = new RoleRegistry(roles);
   }
 
   scenario(): Scenario {
@@ -91,7 +110,9 @@ export class EmulatorStore {
 
   /**
    * Forgets counts, calls, callers, metering records, ClientTokens, issued registration tokens (and the
-   * customers they subscribed) and clears pending injected faults; the rest of the scenario stays.
+   * customers they subscribed), checkouts, license and access tokens, STS credentials, and licenses and
+   * roles put or changed since start (the seeded ones come back as they were seeded), and clears
+   * pending injected faults; the rest of the scenario stays.
    */
   reset(): void {
     this.counts = {};
@@ -100,6 +121,11 @@ export class EmulatorStore {
     this.callers.clear();
     this.records.reset();
     this.customers.reset();
+    this.licenses.reset();
+    this.consumptions.reset();
+    this.licenseTokens.reset();
+    this.roles.reset();
+    this.sessions.reset();
     this.current = applyScenario(this.current, { throttle: 0, internalError: 0, unprocessed: 0 });
   }
 }

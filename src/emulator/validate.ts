@@ -2,7 +2,7 @@
  * Input checking as AWS's JSON services (Coral) do it, in two stages:
  * 1. deserialisation: a member of the wrong JSON type is a SerializationException (the request
  *    cannot be read into the shape at all), and so is a body that is not a JSON object;
- * 2. constraints: every violated `required`/`length`/`pattern`/`range` trait is collected into one
+ * 2. constraints: every violated `required`/`length`/`pattern`/`range`/`enum` trait is collected into one
  *    ValidationException, "N validation error(s) detected: ...; ...". Nested members are named the
  *    way Coral names them: `usageRecords.2.member.usageAllocations.1.member.tags.1.member.key`.
  * Shapes are declared as data (see shapes.ts); an operation only adds a table.
@@ -13,7 +13,7 @@ interface Common {
   readonly required?: boolean;
 }
 export type MemberSpec =
-  | (Common & { readonly type: 'string'; readonly min?: number; readonly max?: number; readonly pattern?: string })
+  | (Common & { readonly type: 'string'; readonly min?: number; readonly max?: number; readonly pattern?: string; readonly enum?: readonly string[] })
   | (Common & { readonly type: 'integer'; readonly min?: number; readonly max?: number })
   | (Common & { readonly type: 'boolean' })
   /** Epoch seconds on the wire (AWS JSON's default timestamp format); fractions allowed. */
@@ -91,8 +91,12 @@ function constraintProblems(path: string, spec: MemberSpec, v: unknown): string[
     if (spec.min !== undefined && length < spec.min) problems.push(at(`Member must have length greater than or equal to ${spec.min}`));
     if (spec.max !== undefined && length > spec.max) problems.push(at(`Member must have length less than or equal to ${spec.max}`));
   }
-  if (spec.type === 'string' && typeof v === 'string' && spec.pattern !== undefined && !new RegExp(spec.pattern, 'u').test(v)) {
+  // The whole value must match, as Coral's (Java's) Pattern.matches does: the model's `\S+` means no space anywhere.
+  if (spec.type === 'string' && typeof v === 'string' && spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`, 'u').test(v)) {
     problems.push(at(`Member must satisfy regular expression pattern: ${spec.pattern}`));
+  }
+  if (spec.type === 'string' && typeof v === 'string' && spec.enum !== undefined && !spec.enum.includes(v)) {
+    problems.push(at(`Member must satisfy enum value set: [${spec.enum.join(', ')}]`));
   }
   if (spec.type === 'integer' && typeof v === 'number') {
     if (spec.min !== undefined && v < spec.min) problems.push(at(`Member must have value greater than or equal to ${spec.min}`));
@@ -125,7 +129,23 @@ function knownMembers(shape: ShapeSpec, input: Record<string, unknown>): Record<
   );
 }
 
-/** Parses the raw body and checks it against the shape; returns the input or throws the ApiError AWS would answer. */
+/** "N validation error(s) detected: ...; ...", Coral's one message for every broken constraint. */
+export function validationMessage(problems: readonly string[]): string {
+  const n = problems.length;
+  return `${n} validation error${n === 1 ? '' : 's'} detected: ${problems.join('; ')}`;
+}
+
+/** Every broken constraint of an input already read into its shape's types, in member order. */
+export function inputProblems(shape: ShapeSpec, input: Record<string, unknown>): string[] {
+  return shapeProblems(shape, input, '');
+}
+
+/** The input with only the members the shape knows (unknown ones are ignored, as AWS does). */
+export function knownInput(shape: ShapeSpec, input: Record<string, unknown>): Record<string, unknown> {
+  return knownMembers(shape, input);
+}
+
+/** Parses the raw JSON body and checks it against the shape; returns the input or throws the ApiError AWS would answer. */
 export function readInput(shape: ShapeSpec, body: Buffer): Record<string, unknown> {
   let parsed: unknown;
   const text = body.toString('utf8');
@@ -142,11 +162,8 @@ export function readInput(shape: ShapeSpec, body: Buffer): Record<string, unknow
     const problem = typeProblem(name, spec, parsed[name]);
     if (problem !== undefined) throw protocolError('SerializationException', problem);
   }
-  const problems = shapeProblems(shape, parsed, '');
-  if (problems.length > 0) {
-    const n = problems.length;
-    throw protocolError('ValidationException', `${n} validation error${n === 1 ? '' : 's'} detected: ${problems.join('; ')}`);
-  }
+  const problems = inputProblems(shape, parsed);
+  if (problems.length > 0) throw protocolError('ValidationException', validationMessage(problems));
   // Unknown members are ignored, as AWS does (older clients may send fields a newer model dropped).
-  return knownMembers(shape, parsed);
+  return knownInput(shape, parsed);
 }

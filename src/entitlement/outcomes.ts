@@ -29,7 +29,7 @@ export const OUTCOMES = {
     status: 'pending',
     retryable: false,
     sticky: false,
-    action: 'Wait: the sidecar is calling RegisterUsage.',
+    action: 'Wait: the sidecar is calling AWS (RegisterUsage, or CheckoutLicense for a contract product).',
   },
   ENTITLED: {
     status: 'entitled',

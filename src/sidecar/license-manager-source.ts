@@ -31,8 +31,6 @@ import { aborted, ok, outcome, type Entitlement, type EntitlementSource, type So
  *   ENTITLEMENT_LICENSE_GRACE, marked stale, before the pod becomes not entitled.
  */
 
-/** How often the watch looks whether a check or an extension is due. */
-const WATCH_TICK_MS = 1000;
 /** A check-in at stop gets this long at most (the stop budget holds it). */
 const CHECK_IN_BUDGET_MS = 4000;
 
@@ -282,7 +280,8 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
     // transient failure); the start-up retry deadline does not apply.
     const ctx: SourceContext = { ...startCtx, policy: { ...startCtx.policy, deadlineMs: interval } };
     const at = () => ctx.now();
-    let lastGood = current === undefined ? undefined : at();
+    // The grace period runs from the last time License Manager confirmed the license.
+    let lastGood = held === undefined ? undefined : Date.parse(held.seat.checkedAt);
     let stale: { until: number } | undefined;
     let failures = 0;
     let nextCheckAt = at() + interval;
@@ -295,7 +294,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
       if (seat.checkoutType !== 'PROVISIONAL') return Number.POSITIVE_INFINITY;
       // Halfway to the Expiration the answer gave: never assume the 60 minutes AWS documents.
       const exp = Date.parse(seat.expiration);
-      return at() + Math.max(WATCH_TICK_MS, (exp - at()) / 2);
+      return at() + Math.max(ctx.watchTickMs, (exp - at()) / 2);
     }
 
     const keep = async (seat: SeatRecord) => {
@@ -340,7 +339,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
     /** License Manager could not be asked: the last good license stays in force for the grace period. */
     const unreachable = async (operation: string, failure: ClassifiedError) => {
       failures++;
-      const retryIn = Math.min(interval, backoffDelayMs(failures, ctx.policy.transient, Math.random) + WATCH_TICK_MS);
+      const retryIn = Math.min(interval, backoffDelayMs(failures, ctx.policy.transient, Math.random) + ctx.watchTickMs);
       nextCheckAt = Math.min(nextCheckAt, at() + retryIn);
       if (extendAt !== Number.POSITIVE_INFINITY) extendAt = Math.max(extendAt, at() + retryIn);
       ctx.metrics.licenseStale.set(1);
@@ -354,7 +353,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
 
     const recovered = async (seat: SeatRecord) => {
       failures = 0;
-      lastGood = at();
+      lastGood = Date.parse(seat.checkedAt);
       ctx.metrics.licenseStale.set(0);
       ctx.metrics.licenseChecked.set(at() / 1000);
       const was = held?.entitlement;
@@ -427,7 +426,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
       running = tick()
         .catch((err: unknown) => ctx.logger.error({ err }, 'license check failed unexpectedly'))
         .finally(() => (running = undefined));
-    }, WATCH_TICK_MS);
+    }, ctx.watchTickMs);
     timer.unref();
     return {
       async stop() {

@@ -101,7 +101,7 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
   const now = deps.now ?? Date.now;
   // performance.now() counts from process start, so the first mark covers module loading and config.
   const marks: Run['marks'] = { started: performance.now() };
-  const state = new EntitlementState(now);
+  const state = new EntitlementState(now, config.source.kind === 'license-manager' ? 'CheckoutLicense' : 'RegisterUsage');
   const metrics = createMetrics(deps.version);
   state.subscribe((s) => metrics.setStatus(s.status));
   // Events and the readiness-gate condition: asynchronous, so the Kubernetes API never decides or delays.

@@ -48,6 +48,8 @@ export interface SourceContext {
   readonly mark: (phase: 'called' | 'verified') => void;
   /** Where the entitlement file is: a source may keep its own records next to it (License Manager's seat). */
   readonly entitlementFile: string;
+  /** How often a watch looks whether something is due. */
+  readonly watchTickMs: number;
 }
 
 /** A verified entitlement, as a source describes it. */

@@ -10,12 +10,13 @@ export class EntitlementState {
   readonly #observers: Observer[] = [];
   readonly #now: Now;
 
-  constructor(now: Now = Date.now) {
+  /** `call` names what the sidecar is waiting for (RegisterUsage, CheckoutLicense) in the first answer. */
+  constructor(now: Now = Date.now, call = 'RegisterUsage') {
     this.#now = now;
     this.#current = {
       status: 'pending',
       code: 'REGISTERING',
-      message: 'RegisterUsage has not answered yet',
+      message: `${call} has not answered yet`,
       action: OUTCOMES.REGISTERING.action,
       since: new Date(now()).toISOString(),
     };

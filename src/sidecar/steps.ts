@@ -36,7 +36,12 @@ export interface Tuning {
   readonly usageSendDelayMs?: number;
   /** Per Kubernetes API call. */
   readonly kubernetesRequestTimeoutMs?: number;
+  /** How often a watching source (License Manager) looks whether a check or an extension is due. */
+  readonly watchTickMs?: number;
 }
+
+/** A watching source looks once a second whether anything is due; its intervals are minutes. */
+export const DEFAULT_WATCH_TICK_MS = 1000;
 
 /** What one run of the sidecar shares with its steps. */
 export interface Run {
@@ -298,6 +303,7 @@ export function sourceContext(run: Run, region: string): SourceContext {
     now: run.now,
     policy: { ...run.tuning.retry, deadlineMs: remainingMs(run) },
     entitlementFile: run.config.entitlementFile,
+    watchTickMs: run.tuning.watchTickMs ?? DEFAULT_WATCH_TICK_MS,
     mark: (phase: 'called' | 'verified') => (run.marks[phase] = performance.now()),
     onAttempt: (a: AttemptReport) => {
       if (a.nextDelayMs === undefined) return;

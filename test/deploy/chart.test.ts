@@ -353,6 +353,21 @@ describe('the other shapes', () => {
     expect(byKind(objs, 'ConfigMap')).toEqual([]);
   });
 
+  it('contract seller image with everything baked in (examples/seller-image-license-manager): only the check interval and grace are set', async () => {
+    const objs = await render('license-manager-values.yaml', [
+      '--set', 'entitlement-sidecar.bakedIntoImage=true',
+      '--set', 'entitlement-sidecar.license.productSku=',
+      '--set', 'entitlement-sidecar.license.trustedProductSkus=null',
+      '--set', 'entitlement-sidecar.license.entitlements=null',
+    ]);
+    const side = sidecarOf(deploymentOf(objs).pod);
+    const names = [...envOf(side).keys()];
+    expect(names.filter((n) => n.startsWith('MARKETPLACE_') || n === 'ENTITLEMENT_SOURCE')).toEqual([]);
+    expect(envValue(side, 'ENTITLEMENT_LICENSE_CHECK_INTERVAL')).toBe('15m');
+    expect(envValue(side, 'ENTITLEMENT_LICENSE_GRACE')).toBe('24h');
+    expect(byKind(objs, 'ConfigMap')).toEqual([]);
+  });
+
   it('metrics: the ServiceMonitor scrapes /metrics on the Service port that targets the sidecar port; IPv6 listen and a 1 h window', async () => {
     const objs = await render('metrics-values.yaml');
     const { pod, labels, annotations } = deploymentOf(objs);

@@ -32,6 +32,7 @@ const dockerfile = readDockerfile();
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
 const IMAGE = (arch: Arch) => `localhost/marketplace-entitlement-sidecar:test-${arch}`;
 const SELLER_IMAGE = 'localhost/marketplace-entitlement-sidecar-seller-example:test';
+const CONTRACT_SELLER_IMAGE = 'localhost/marketplace-entitlement-sidecar-contract-seller-example:test';
 const ENTRYPOINT = ['/nodejs/bin/node', '/app/entitlement-sidecar.mjs'];
 const BUILD_TIMEOUT_MS = 600_000;
 const SIDECAR_UID = 65532;
@@ -413,5 +414,66 @@ describe('the image (built by podman from the Dockerfile; stand-in bases)', () =
     expect((await podmanOk(['wait', tampered], 30_000)).stdout.trim()).toBe('2');
     expect(await logsOf(tampered)).toMatch(/not one of MARKETPLACE_TRUSTED_PRODUCT_CODES/);
     await podmanOk(['stop', '--time', '10', name], 30_000);
+  }, 180_000);
+
+  it('serves as the base of a contract seller image that bakes in the SKU and entitlements (examples/seller-image-license-manager)', async () => {
+    const sku = '3f6c1a2e-8b4d-4c7e-9a1f-5d2b6e8c0a13';
+    const licenses = join(work, 'licenses.json');
+    // The license the emulator holds for the buyer (the emulator's default account): PremiumTier.
+    writeFileSync(licenses, JSON.stringify([{ beneficiaryAccountId: '111122223333', productSku: sku, entitlements: [{ name: 'PremiumTier', unit: 'None' }] }]));
+    const lm = await startEmulator(join(work, 'lm-public-key.pem'), ['--licenses', licenses]);
+    try {
+      const ctx = join(work, 'seller-image-license-manager');
+      cpSync(join(REPO_ROOT, 'examples', 'seller-image-license-manager'), ctx, { recursive: true });
+      await podmanOk([
+        'build', '--format', 'docker', '--pull=never', '--platform', `linux/${HOST_ARCH}`,
+        '--build-arg', `SIDECAR_IMAGE=${IMAGE(HOST_ARCH)}`,
+        '--build-arg', `PRODUCT_SKU=${sku}`,
+        '--build-arg', 'LICENSE_ENTITLEMENTS=BasicTier:None,PremiumTier:None',
+        '-t', CONTRACT_SELLER_IMAGE, ctx,
+      ], 120_000);
+      const env = (await podmanOk(['image', 'inspect', CONTRACT_SELLER_IMAGE, '--format', '{{json .Config.Env}}'])).stdout;
+      expect(JSON.parse(env)).toEqual(expect.arrayContaining([
+        'ENTITLEMENT_SOURCE=license-manager',
+        `MARKETPLACE_PRODUCT_SKU=${sku}`,
+        `MARKETPLACE_TRUSTED_PRODUCT_SKUS=${sku}`,
+        'MARKETPLACE_LICENSE_ENTITLEMENTS=BasicTier:None,PremiumTier:None',
+        'MARKETPLACE_LICENSE_CHECKOUT_TYPE=PROVISIONAL',
+      ]));
+      // Only what the platform injects (credentials, region) and the endpoint of the emulator.
+      const vol = volumeDir();
+      const port = await freePort();
+      const name = await runSidecar({ image: CONTRACT_SELLER_IMAGE, env: { AWS_ENDPOINT_URL_LICENSE_MANAGER: lm.url }, volume: vol, port, mountKey: false });
+      await waitFor('the contract seller image to be entitled', async () => {
+        const h = await httpGet(`http://127.0.0.1:${port}/healthz`);
+        return h.status === 200 ? h : undefined;
+      }, { deadlineMs: 20_000, describe: describeContainer(name) });
+      const file = JSON.parse(readFileSync(join(vol, 'entitlement.json'), 'utf8')) as Record<string, unknown>;
+      expect(file).toMatchObject({ source: 'license-manager', productSku: sku, entitlements: [{ name: 'PremiumTier', unit: 'None', value: null }] });
+      expect(statSync(join(vol, 'entitlement.json.checkout')).mode & 0o777).toBe(0o600);
+      const held = async () => {
+        const r = await httpGet(`${lm.url}/_emulator/consumptions`);
+        return (JSON.parse(r.body) as { consumptions: { active: boolean }[] }).consumptions.filter((c) => c.active).length;
+      };
+      expect(await held()).toBe(1);
+      // SIGTERM: the seat goes back before the container exits 0.
+      await podmanOk(['stop', '--time', '10', name], 30_000);
+      expect((await podmanOk(['inspect', name, '--format', '{{.State.ExitCode}}'])).stdout.trim()).toBe('0');
+      expect(await held()).toBe(0);
+      expect(await logsOf(name)).toMatch(/"msg":"license checked in"/);
+
+      // A buyer who swaps in another SKU is refused at start.
+      const tampered = await runSidecar({
+        image: CONTRACT_SELLER_IMAGE,
+        env: { AWS_ENDPOINT_URL_LICENSE_MANAGER: lm.url, MARKETPLACE_PRODUCT_SKU: '00000000-0000-4000-8000-000000000000' },
+        mountKey: false,
+        volume: volumeDir(),
+        port: await freePort(),
+      });
+      expect((await podmanOk(['wait', tampered], 30_000)).stdout.trim()).toBe('2');
+      expect(await logsOf(tampered)).toMatch(/not one of MARKETPLACE_TRUSTED_PRODUCT_SKUS/);
+    } finally {
+      await lm.stop();
+    }
   }, 180_000);
 });

@@ -34,3 +34,22 @@ export function pinnedClock(at: string = QUIET_INSTANT): PinnedClock {
   const now = () => Math.round(performance.timeOrigin + performance.now() + offset);
   return { now, date: () => new Date(now()) };
 }
+
+/** A pinned clock a test can move forward by hand: intervals, expirations and grace periods without sleeps. */
+export interface SteppedClock extends PinnedClock {
+  advance(ms: number): void;
+}
+
+export function steppedClock(at: string = QUIET_INSTANT): SteppedClock {
+  const base = pinnedClock(at);
+  let ahead = 0;
+  const now = () => base.now() + ahead;
+  return {
+    now,
+    date: () => new Date(now()),
+    advance(ms: number) {
+      if (!(ms >= 0)) throw new RangeError('a clock only moves forward');
+      ahead += ms;
+    },
+  };
+}

@@ -76,7 +76,8 @@ export type TestEmulator = Emulator & { readonly clock: Clock };
 /** An emulator on `clock` (default: a manual clock at QUIET). Pass `clock`, never `now`. */
 export async function startTestEmulator(o: Partial<Omit<EmulatorOptions, 'now'>> & { clock?: Clock } = {}): Promise<TestEmulator> {
   const { clock = manualClock(QUIET), ...options } = o;
-  const emulator = await startEmulator({ region: REGION, keyBits: 2048, ...options, now: () => clock.now() });
+  const licenseManager = { signingKeyBits: 2048, ...options.licenseManager };
+  const emulator = await startEmulator({ region: REGION, keyBits: 2048, ...options, licenseManager, now: () => clock.now() });
   return Object.assign(emulator, { clock });
 }
 

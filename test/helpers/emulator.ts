@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import { meteringClient as clientOnClock } from './emulator-requests.js';
-import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator, type Scenario } from '../../src/emulator/index.js';
+import { DEFAULT_EMULATOR_CREDENTIALS, startEmulator, type Emulator, type LicenseSeed, type Scenario } from '../../src/emulator/index.js';
 
 export const REGION = 'us-east-1';
 export const CREDENTIAL = DEFAULT_EMULATOR_CREDENTIALS[0] as (typeof DEFAULT_EMULATOR_CREDENTIALS)[number];
@@ -12,8 +12,18 @@ export const CREDENTIAL = DEFAULT_EMULATOR_CREDENTIALS[0] as (typeof DEFAULT_EMU
  * no calendar rule. A test of anything that depends on the date passes its own clock here and to
  * meteringClient, and to the code under test.
  */
-export async function emulator(scenario: Partial<Scenario> = {}, options: { now?: () => Date } = {}): Promise<Emulator> {
-  const emu = await startEmulator({ region: REGION, keyBits: 2048, scenario, now: options.now ?? (() => new Date()) });
+export async function emulator(
+  scenario: Partial<Scenario> = {},
+  options: { now?: () => Date; region?: string; licenses?: LicenseSeed[]; consumptionTtlSeconds?: number } = {},
+): Promise<Emulator> {
+  const emu = await startEmulator({
+    region: options.region ?? REGION,
+    keyBits: 2048,
+    licenseManager: { signingKeyBits: 2048, ...(options.consumptionTtlSeconds === undefined ? {} : { consumptionTtlSeconds: options.consumptionTtlSeconds }) },
+    ...(options.licenses === undefined ? {} : { licenses: options.licenses }),
+    scenario,
+    now: options.now ?? (() => new Date()),
+  });
   afterEach(() => emu.close());
   return emu;
 }

@@ -6,6 +6,7 @@ import { createMetrics, METRIC_PREFIX } from '../../src/sidecar/metrics.js';
 import { OUTCOMES, STATUSES } from '../../src/entitlement/outcomes.js';
 import { EMULATOR_FLAGS } from '../../src/emulator/settings.js';
 import { BAD_TOKENS, DEFAULT_SCENARIO, MODES } from '../../src/emulator/index.js';
+import { licenseSeedProblems } from '../../src/emulator/license-manager/seeds.js';
 import { REASONS } from '../../src/k8s/index.js';
 import { createKubernetesMetrics } from '../../src/k8s/metrics.js';
 import { createUsageMetrics } from '../../src/usage/metrics.js';
@@ -105,6 +106,18 @@ describe('the README tables match the code, both ways', () => {
     const values = (field: string) => unquote((rows.find((r) => unquote(r[0] as string) === field) as string[])[1] as string).split(', ');
     expect(values('mode')).toEqual([...MODES]);
     expect(values('badToken')).toEqual([...BAD_TOKENS]);
+  });
+});
+
+describe('the README\'s license seeds', () => {
+  it('the example is a valid list of seeds, and the seed table lists every field', () => {
+    const section = README.slice(README.indexOf('#### License seeds'));
+    const example = /```json\n([\s\S]+?)\n```/.exec(section)?.[1] ?? '';
+    const seeds = JSON.parse(example) as unknown[];
+    expect(seeds.length).toBeGreaterThan(0);
+    for (const seed of seeds) expect(licenseSeedProblems(seed)).toEqual([]);
+    const fields = table('Emulator', 3).map((r) => unquote(r[0] as string));
+    expect(licenseSeedProblems({ colour: 1 })[0]).toBe(`colour is not a field; allowed: ${fields.join(', ')}`);
   });
 });
 

@@ -61,7 +61,7 @@ export const meterUsage: ApiOperation = {
 
     const usage = usageFingerprint(quantity, input.UsageAllocations);
     const request = JSON.stringify([input.ProductCode, input.Timestamp, input.UsageDimension, usage]);
-    const tokenKey = input.ClientToken === undefined ? undefined : `${call.identity.credential.accountId}/${input.ClientToken}`;
+    const tokenKey = input.ClientToken === undefined ? undefined : `${call.account}/${input.ClientToken}`;
     const earlier = tokenKey === undefined ? undefined : store.records.clientToken(tokenKey);
     if (earlier !== undefined) {
       if (earlier.fingerprint !== request) throw modelError('IdempotencyConflictException', 'It was first used with different parameters.');

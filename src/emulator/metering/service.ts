@@ -12,14 +12,13 @@ import { resolveCustomer } from './resolve-customer.js';
 export const meteringService: Service = {
   name: 'Marketplace Metering',
   signingName: 'aws-marketplace',
-  targetPrefix: 'AWSMPMeteringService.',
+  protocol: { kind: 'json-1.1', targetPrefix: 'AWSMPMeteringService.', errorMessageKey: 'message' },
   operations: {
     RegisterUsage: registerUsage,
     MeterUsage: meterUsage,
     BatchMeterUsage: batchMeterUsage,
     ResolveCustomer: resolveCustomer,
   },
-  errorMessageKey: 'message',
   throttled: () => meteringError('ThrottlingException', METERING_MESSAGES.rateExceeded),
   internalError: () => meteringError('InternalServiceErrorException', METERING_MESSAGES.internal),
 };

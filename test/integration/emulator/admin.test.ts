@@ -55,7 +55,7 @@ describe('the admin endpoint /_emulator/', () => {
       expect.stringMatching(/^badToken must be null or one of: tampered-signature, .*pascal-case-claims$/),
       expect.stringMatching(/^rateLimit must be null or \{"perSecond"/),
       expect.stringMatching(
-        /^colour is not a scenario field; allowed fields: mode, throttle, internalError, rateLimit, latencyMs, rotationTimestamp, badToken, meterUsageRateLimit, batchMeterUsageRateLimit, resolveCustomerRateLimit, unprocessed, faultOperations$/,
+        /^colour is not a scenario field; allowed fields: mode, throttle, internalError, rateLimit, latencyMs, rotationTimestamp, badToken, meterUsageRateLimit, batchMeterUsageRateLimit, resolveCustomerRateLimit, unprocessed, faultOperations, licenseManagerRateLimit, authorizationErrors$/,
       ),
     ]);
     expect(emulator.scenario()).toEqual(DEFAULT_SCENARIO);
@@ -112,6 +112,15 @@ describe('the admin endpoint /_emulator/', () => {
       'GET /_emulator/calls',
       'GET /_emulator/records',
       'POST /_emulator/registration-tokens',
+      'GET /_emulator/licenses',
+      'PUT /_emulator/licenses',
+      'PUT /_emulator/licenses/status',
+      'GET /_emulator/consumptions',
+      'GET /_emulator/license-issuer-key',
+      'POST /_emulator/license-tokens',
+      'POST /_emulator/license-tokens/revoke',
+      'GET /_emulator/roles',
+      'PUT /_emulator/roles',
     ]);
     const wrong = await admin('GET', 'scenario');
     expect(wrong.status).toBe(405);

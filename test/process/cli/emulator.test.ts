@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEmulatorCommand } from '../../../src/cli/emulator.js';
 import { meteringClient, PRODUCT, rawRequest, realClock, register, rejection } from '../../helpers/emulator-requests.js';
 import { startCli } from '../../helpers/process.js';
+import { checkout, licenseClient, ONE_USER, seats } from '../../helpers/license-manager.js';
 
 /** Collects a stream's text and resolves once a line satisfies `match`. */
 function watch(stream: PassThrough): { text: () => string; line: (match: (l: string) => boolean) => Promise<string> } {
@@ -93,6 +94,24 @@ describe('runEmulatorCommand', () => {
     p.child.kill('SIGTERM');
     expect(await p.exited).toEqual({ code: 0, signal: null });
     await expect(rawRequest(url, { method: 'GET', path: '/_emulator/state' })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('serves the licenses of --licenses FILE with the checkout TTL of EMULATOR_CONSUMPTION_TTL', async () => {
+    const file = join(dir, 'licenses.json');
+    await writeFile(file, JSON.stringify([seats(1)]));
+    const stdout = new PassThrough();
+    const out = watch(stdout);
+    const stop = new AbortController();
+    const done = runEmulatorCommand(['--listen', '127.0.0.1:0', '--region', 'us-east-1', '--key-bits', '2048', '--licenses', file], { EMULATOR_CONSUMPTION_TTL: '90' }, { stdout, stderr: new PassThrough(), signal: stop.signal });
+    const { url } = JSON.parse(await out.line((l) => l.includes('"msg":"emulator listening"'))) as { url: string };
+    const client = licenseClient({ url, clock: realClock() });
+    const held = await checkout(client, ONE_USER);
+    expect(Date.parse(held.Expiration ?? '') - Date.parse(held.IssuedAt ?? '')).toBe(90_000);
+    expect((await rejection(checkout(client, ONE_USER))).name).toBe('NoEntitlementsAllowedException');
+    const { licenses } = (await rawRequest(url, { method: 'GET', path: '/_emulator/licenses' })).json() as { licenses: { entitlements: { inUse: number }[] }[] };
+    expect(licenses.map((l) => l.entitlements[0]?.inUse)).toEqual([1]);
+    stop.abort();
+    expect(await done).toBe(0);
   });
 
   it('returns 2 and names every bad flag on stderr', async () => {

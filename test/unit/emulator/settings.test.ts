@@ -1,6 +1,10 @@
-import {  describe, expect, it } from 'vitest';
-import { parseEmulatorArgs } from '../../../src/emulator/settings.js';
-import { DEFAULT_EMULATOR_CREDENTIALS, MODES } from '../../../src/emulator/index.js';
+import { execFileSync } from 'node:child_process';
+import { symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MAX_LICENSES_FILE_BYTES, parseEmulatorArgs } from '../../../src/emulator/settings.js';
+import { DEFAULT_EMULATOR_CREDENTIALS, ENTITLEMENT_UNITS, MODES } from '../../../src/emulator/index.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 describe('parseEmulatorArgs', () => {
   it('needs only a region; everything else has a default', () => {
@@ -54,7 +58,7 @@ describe('parseEmulatorArgs', () => {
     expect(parsed.ok).toBe(false);
     const problems = parsed.ok ? [] : parsed.problems;
     expect(problems).toEqual([
-      '--colour is not a flag of the emulator; its flags: --listen, --region, --public-key-out, --scenario, --credentials, --products, --public-key-versions, --rate-limit, --key-bits, --dimensions, --look-back-hours, --batch-look-back-hours, --allowed-hosts',
+      '--colour is not a flag of the emulator; its flags: --listen, --region, --public-key-out, --scenario, --credentials, --products, --public-key-versions, --rate-limit, --key-bits, --dimensions, --look-back-hours, --batch-look-back-hours, --allowed-hosts, --licenses, --consumption-ttl, --access-token-ttl, --sts-credentials-ttl',
       // The one flag reader does not guess that an unknown flag takes a value: "red" is reported too.
       'unexpected argument(s) "red" "stray": the emulator takes flags only',
       expect.stringMatching(/^--listen must be HOST:PORT .*got "nowhere"$/),
@@ -100,5 +104,64 @@ describe('parseEmulatorArgs', () => {
   it('never echoes a secret from a malformed credential', () => {
     const parsed = parseEmulatorArgs(['--region', 'us-east-1', '--credentials', 'AKIAX:very-secret-value:12'], {});
     expect(JSON.stringify(parsed)).not.toContain('very-secret-value');
+  });
+});
+
+describe('parseEmulatorArgs: License Manager', () => {
+  const SEED = { beneficiaryAccountId: '111122223333', productSku: 'sku-1', entitlements: [{ name: 'Users', unit: 'Count', maxCount: 2 }] };
+
+  it('reads --licenses FILE (or EMULATOR_LICENSES): a JSON list of seeds, through a link as a ConfigMap mounts it', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'licenses.json'), JSON.stringify([SEED]));
+    symlinkSync(join(dir, 'licenses.json'), join(dir, 'link.json'));
+    expect(parseEmulatorArgs(['--region', 'us-east-1', '--licenses', join(dir, 'licenses.json')], {})).toMatchObject({ ok: true, options: { licenses: [SEED] } });
+    expect(parseEmulatorArgs(['--region', 'us-east-1'], { EMULATOR_LICENSES: join(dir, 'link.json') })).toMatchObject({ ok: true, options: { licenses: [SEED] } });
+  });
+
+  it('names every problem of the file: missing, not a regular file, too large, not JSON, not a list, bad seeds', () => {
+    const dir = tempDir();
+    const file = (name: string, text: string): string => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const problems = (path: string) => {
+      const parsed = parseEmulatorArgs(['--region', 'us-east-1', '--licenses', path], {});
+      return parsed.ok ? [] : parsed.problems;
+    };
+    expect(problems(join(dir, 'absent.json'))).toEqual([`--licenses: ${join(dir, 'absent.json')} cannot be read (ENOENT)`]);
+    expect(problems(dir)).toEqual([`--licenses: ${dir} is a directory, not a regular file`]);
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    expect(problems(join(dir, 'fifo'))).toEqual([`--licenses: ${join(dir, 'fifo')} is a FIFO, not a regular file`]);
+    expect(problems(file('big.json', ' '.repeat(MAX_LICENSES_FILE_BYTES + 1)))).toEqual([`--licenses: ${join(dir, 'big.json')} is larger than ${MAX_LICENSES_FILE_BYTES} bytes`]);
+    expect(problems(file('text.json', 'licenses: none'))).toEqual([`--licenses: ${join(dir, 'text.json')} is not JSON; it must hold a list of license seeds`]);
+    expect(problems(file('object.json', JSON.stringify(SEED)))).toEqual([`--licenses: ${join(dir, 'object.json')} must hold a JSON list of license seeds`]);
+    expect(problems(file('bad.json', JSON.stringify([SEED, { ...SEED, entitlements: [{ name: 'Users', unit: 'Seats' }] }])))).toEqual([
+      `--licenses: ${join(dir, 'bad.json')}: licenses[1].entitlements[0].unit must be one of: ${ENTITLEMENT_UNITS.join(', ')}`,
+    ]);
+  });
+
+  it('reads --consumption-ttl SECONDS (or EMULATOR_CONSUMPTION_TTL) into licenseManager.consumptionTtlSeconds', () => {
+    expect(parseEmulatorArgs(['--region', 'us-east-1', '--consumption-ttl', '60'], {})).toMatchObject({ ok: true, options: { licenseManager: { consumptionTtlSeconds: 60 } } });
+    expect(parseEmulatorArgs(['--region', 'us-east-1'], { EMULATOR_CONSUMPTION_TTL: '5' })).toMatchObject({ ok: true, options: { licenseManager: { consumptionTtlSeconds: 5 } } });
+    for (const bad of ['0', '1.5', '1e3', '604801', 'hour']) {
+      expect(parseEmulatorArgs(['--region', 'us-east-1', '--consumption-ttl', bad], {})).toEqual({ ok: false, problems: [`--consumption-ttl must be a whole number of seconds from 1 to 604800; got "${bad}"`] });
+    }
+  });
+});
+
+describe('parseEmulatorArgs: Containers Anywhere', () => {
+  it('reads --access-token-ttl and --sts-credentials-ttl (or their variables), beside --consumption-ttl', () => {
+    expect(parseEmulatorArgs(['--region', 'us-east-1', '--access-token-ttl', '30', '--consumption-ttl', '60'], { EMULATOR_STS_CREDENTIALS_TTL: '20' })).toMatchObject({
+      ok: true,
+      options: { licenseManager: { consumptionTtlSeconds: 60, accessTokenTtlSeconds: 30 }, sts: { credentialsTtlSeconds: 20 } },
+    });
+    expect(parseEmulatorArgs(['--region', 'us-east-1'], { EMULATOR_ACCESS_TOKEN_TTL: '5' })).toMatchObject({ ok: true, options: { licenseManager: { accessTokenTtlSeconds: 5 } } });
+    expect(parseEmulatorArgs(['--region', 'us-east-1', '--access-token-ttl', '86401', '--sts-credentials-ttl', '43201'], {})).toEqual({
+      ok: false,
+      problems: [
+        '--access-token-ttl must be a whole number of seconds from 1 to 86400; got "86401"',
+        '--sts-credentials-ttl must be a whole number of seconds from 1 to 43200; got "43201"',
+      ],
+    });
   });
 });
