@@ -3,8 +3,9 @@
  * toolchain from Debian's packages (python3 + PyJWT + cryptography, go 1.19 + golang-jwt v4 in GOPATH
  * mode, javac + java 17, and node with this package), against entitlement files the real sidecar wrote
  * against the emulator, tokens the emulator minted defective, files tampered here, tokens signed with a
- * key of this test's own, and License Manager files of the sidecar's LicenseRecord shape with SignedTokens
- * of an issuer key of this test's own. Every case asserts the exact reason word of all four; they must
+ * key of this test's own, the License Manager file the real sidecar wrote against the emulator's License
+ * Manager (a signed license: the emulator's SignedToken, with the claims of AWS's sample), and License
+ * Manager files of the sidecar's LicenseRecord shape with SignedTokens of an issuer key of this test's own. Every case asserts the exact reason word of all four; they must
  * agree. The Node recipe is the package's own verifyEntitlementFile and checkLicenseEntitlementFile, so
  * every case also holds the other three to the library.
  *
@@ -24,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BAD_TOKENS, type BadToken } from '../../../src/emulator/index.js';
 import { writeEntitlement, type LicenseRecord, type RegisterUsageRecord } from '../../../src/entitlement/file.js';
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../../../src/entitlement/license-file.js';
-import { meteringClient, realClock, register, startTestEmulator, type TestEmulator } from '../../helpers/emulator-requests.js';
+import { CRED, meteringClient, realClock, register, startTestEmulator, type TestEmulator } from '../../helpers/emulator-requests.js';
 import { sidecarAwsEnv } from '../../helpers/emulator.js';
 import { mintToken, rsaKeyPair, type TestKeyPair } from '../../helpers/keys.js';
 import { startCli } from '../../helpers/process.js';
@@ -55,6 +56,9 @@ let emuKeyFile: string;
 /** The file the sidecar wrote for PRODUCT, and one it wrote for OTHER_PRODUCT against the same emulator. */
 let good: RegisterUsageRecord;
 let otherProduct: RegisterUsageRecord;
+/** The contract product the emulator has a signed license of, and the file the sidecar wrote for it. */
+const CONTRACT_SKU = '7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+let contract: LicenseRecord;
 /** A key of this test's own, standing in for the product's key where the test must sign. */
 let own: TestKeyPair;
 let ownPem: string;
@@ -186,6 +190,28 @@ async function sidecarFile(productCode: string): Promise<RegisterUsageRecord> {
   return record;
 }
 
+/** Runs the real sidecar in contract mode against the emulator's License Manager, with the issuer's key, until it is entitled. */
+async function sidecarLicenseFile(): Promise<LicenseRecord> {
+  const dir = mkdtempSync(join(work, 'sidecar-'));
+  const file = join(dir, 'entitlement.json');
+  const p = startCli(['run'], {
+    ...sidecarAwsEnv(emu, dir),
+    AWS_ENDPOINT_URL_LICENSE_MANAGER: emu.url,
+    ENTITLEMENT_SOURCE: 'license-manager',
+    MARKETPLACE_PRODUCT_SKU: CONTRACT_SKU,
+    MARKETPLACE_LICENSE_ENTITLEMENTS: 'BasicTier:None,PremiumTier:None',
+    MARKETPLACE_LICENSE_PUBLIC_KEY: emu.licenseIssuerPublicKeyPem,
+    ENTITLEMENT_FILE: file,
+    ENTITLEMENT_LISTEN: '127.0.0.1:0',
+  });
+  await p.waitForLine((l) => l['msg'] === 'entitled', 20_000);
+  const record = JSON.parse(readFileSync(file, 'utf8')) as LicenseRecord;
+  p.child.kill('SIGTERM');
+  expect(await p.exited).toEqual({ code: 0, signal: null });
+  expect(record).toMatchObject({ source: 'license-manager', productSku: CONTRACT_SKU, signedTokenVerified: true });
+  return record;
+}
+
 async function buildGo(): Promise<void> {
   // GOPATH mode, offline: Debian's golang-jwt source under its v4 import path, the recipe under its module path.
   const gopath = join(work, 'gopath');
@@ -212,11 +238,15 @@ beforeAll(async () => {
   ownPem = own.publicPem;
   issuer = rsaKeyPair();
   issuerPem = issuer.publicPem;
-  emu = await startTestEmulator({ clock: realClock(), scenario: { rateLimit: null } });
+  emu = await startTestEmulator({
+    clock: realClock(),
+    scenario: { rateLimit: null },
+    licenses: [{ beneficiaryAccountId: CRED.accountId, productSku: CONTRACT_SKU, entitlements: [{ name: 'PremiumTier', unit: 'None' }], signed: true }],
+  });
   emuPem = emu.publicKeyPem;
   emuKeyFile = writePem(emuPem);
   ownKeyFile = writePem(ownPem);
-  [good, otherProduct] = await Promise.all([sidecarFile(PRODUCT), sidecarFile(OTHER_PRODUCT), buildGo(), buildJava()]);
+  [good, otherProduct, contract] = await Promise.all([sidecarFile(PRODUCT), sidecarFile(OTHER_PRODUCT), sidecarLicenseFile(), buildGo(), buildJava()]);
 }, 120_000);
 
 afterAll(async () => {
@@ -432,7 +462,64 @@ describe('tokens signed with a key of the test\'s own', () => {
   });
 });
 
-describe('License Manager files (the sidecar\'s LicenseRecord, written here: this branch has no License Manager emulator)', () => {
+describe('the License Manager file the sidecar wrote against the emulator (a signed license, the issuer key configured)', () => {
+  /** The app's clock: a minute after License Manager confirmed the license. */
+  const at = () => new Date(Date.parse(contract.checkedAt) + 60_000).toISOString();
+  let issuerFile: string;
+  /** The arguments of an app of CONTRACT_SKU with the emulator's issuer key (`issuerKey: null`: none). */
+  const args = (file: string, o: { sku?: string; issuerKey?: string | null; now?: string } = {}) => {
+    const key = o.issuerKey === undefined ? issuerFile : o.issuerKey;
+    return ['--source', 'license-manager', '--product-sku', o.sku ?? CONTRACT_SKU, ...(key === null ? [] : ['--issuer-key', key]), '--now', o.now ?? at(), file];
+  };
+  beforeAll(() => {
+    issuerFile = writePem(emu.licenseIssuerPublicKeyPem);
+  });
+
+  it('carries the emulator\'s SignedToken, with AWS\'s sample claims and no product claim', () => {
+    const claims = payloadOf(contract.signedToken as string);
+    expect(claims).toMatchObject({ licenseArn: contract.licenseArn, checkoutType: 'PROVISIONAL' });
+    expect(Object.keys(claims)).not.toEqual(expect.arrayContaining(['productSku']));
+    expect(Object.keys(claims)).not.toEqual(expect.arrayContaining(['ProductSKU']));
+  });
+
+  it('is valid in every language with the issuer key, tokenVerified, all reporting the same license', async () => {
+    const all = await verifyAll(args(writeFile(contract)));
+    for (const language of LANGUAGES) {
+      expect(verdict(all[language]), language).toBe('valid');
+      expect(JSON.parse(all[language].stdout), language).toEqual({
+        valid: true,
+        source: 'license-manager',
+        productSku: CONTRACT_SKU,
+        licenseArn: contract.licenseArn,
+        checkoutType: contract.checkoutType,
+        entitlements: [{ name: 'PremiumTier', unit: 'None', value: null }],
+        issuedAt: contract.issuedAt,
+        expiration: contract.expiration,
+        stale: false,
+        tokenVerified: true,
+      });
+    }
+    const unverified = await verifyAll(args(writeFile(contract), { issuerKey: null }));
+    for (const language of LANGUAGES) expect(JSON.parse(unverified[language].stdout), language).toMatchObject({ valid: true, tokenVerified: false });
+  });
+
+  it('at its expiration: expired; for an app of another SKU: product_sku_mismatch; with the test\'s key as issuer key: signature', async () => {
+    expect(await verdicts(args(writeFile(contract), { now: contract.expiration }))).toEqual(everyone('expired'));
+    expect(await verdicts(args(writeFile(contract), { sku: '00000000-0000-4000-8000-000000000000' }))).toEqual(everyone('product_sku_mismatch'));
+    expect(await verdicts(args(writeFile(contract), { issuerKey: writePem(issuerPem) }))).toEqual(everyone('signature'));
+  });
+
+  it('tampered: its licenseArn edited, license_arn_mismatch; its token\'s signature flipped, signature; its token dropped, signed_token_missing', async () => {
+    expect(await verdicts(args(writeFile({ ...contract, licenseArn: `${contract.licenseArn}0` })))).toEqual(everyone('license_arn_mismatch'));
+    const [h, p, sig] = segments(contract.signedToken as string);
+    const bytes = Buffer.from(sig, 'base64url');
+    bytes[10] = (bytes[10] as number) ^ 0x01;
+    expect(await verdicts(args(writeFile({ ...contract, signedToken: `${h}.${p}.${bytes.toString('base64url')}` })))).toEqual(everyone('signature'));
+    expect(await verdicts(args(writeFile({ ...contract, signedToken: null })))).toEqual(everyone('signed_token_missing'));
+  });
+});
+
+describe('License Manager files of the sidecar\'s LicenseRecord shape, written here', () => {
   const FINGERPRINT = 'aws:294406891311:AWS/Marketplace:issuer-fingerprint';
   /** examples/verify/testdata/license-manager.json, typed as the sidecar writes it (src/entitlement/file.ts). */
   const FIXTURE: LicenseRecord = {
