@@ -17,9 +17,10 @@ import java.security.spec.MGF1ParameterSpec;
 import java.security.spec.PSSParameterSpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.time.Instant;
-import java.time.OffsetDateTime;
+import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -43,7 +44,10 @@ import java.util.regex.Pattern;
  *
  * RegisterUsage: PS256 pinned before any cryptography, canonical base64url, the product's key, claims
  * equal to the file's fields and to your product code, iat no more than {@link #MAX_SKEW_SECONDS}
- * ahead. License Manager: reported, and verified only with a signedToken and an issuer key (PS384).
+ * ahead. License Manager: well-formed, for your product SKU, issued by AWS Marketplace, not past its
+ * expiration (until when the sidecar vouches for the license); cryptographically verified only with an
+ * issuer key: then the signedToken must be PS384, signed by that key, name the file's licenseArn and, if
+ * it has a product claim, your SKU. The rules of the package's checkLicenseEntitlementFile.
  */
 public final class EntitlementVerifier {
     public static final String REGISTER_USAGE = "register-usage";
@@ -58,7 +62,8 @@ public final class EntitlementVerifier {
     private static final double MAX_EPOCH_SECONDS = 8.64e12;
     private static final double MAX_SAFE_INTEGER = 9007199254740991d;
     private static final Pattern B64URL = Pattern.compile("[A-Za-z0-9_-]*");
-    private static final Pattern RFC3339 = Pattern.compile("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{1,9})?(Z|[+-]\\d\\d:\\d\\d)");
+    private static final Pattern RFC3339 = Pattern.compile(
+            "(\\d{4})-(\\d\\d)-(\\d\\d)T(\\d\\d):(\\d\\d):(\\d\\d)(?:\\.(\\d{1,9}))?(Z|([+-])(\\d\\d):(\\d\\d))", Pattern.CASE_INSENSITIVE);
     private static final Pattern DIGITS = Pattern.compile("[0-9]{1,10}");
     private static final DateTimeFormatter ISO_MILLIS = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
 
@@ -118,7 +123,8 @@ public final class EntitlementVerifier {
 
     /** The verified entitlement, as the CLI prints it. */
     public static Map<String, Object> verify(Path file, Config config) throws Failure {
-        Instant now = config.now() == null ? Instant.now() : config.now();
+        // The app's clock to the millisecond, as JavaScript's Date (the sidecar's library) holds it.
+        Instant now = (config.now() == null ? Instant.now() : config.now()).truncatedTo(ChronoUnit.MILLIS);
         Map<String, Object> record = readRecord(file);
         Object actual = record.containsKey("source") ? record.get("source") : REGISTER_USAGE;
         if (!REGISTER_USAGE.equals(actual) && !LICENSE_MANAGER.equals(actual)) {
@@ -168,31 +174,37 @@ public final class EntitlementVerifier {
         if (config.productSku() == null) throw new IllegalArgumentException("productSku is required for license-manager files");
         Object signed = record.get("signedToken");
         List<Map<String, Object>> entitlements = entitlements(record.get("entitlements"));
-        if (!(record.get("productSku") instanceof String sku) || !(record.get("licenseArn") instanceof String arn)
-                || !(record.get("keyFingerprint") instanceof String fingerprint) || !(record.get("stale") instanceof Boolean stale)
-                || entitlements == null || !(signed == Json.NULL || signed instanceof String)) {
-            throw new Failure("malformed", file + " lacks productSku, licenseArn, keyFingerprint, entitlements, stale or signedToken");
-        }
+        Instant checkedAt = instant(record.get("checkedAt"));
         Instant expiration = instant(record.get("expiration"));
-        if (expiration == null) throw new Failure("malformed", file + ": expiration is not an RFC 3339 time");
+        if (!(record.get("productSku") instanceof String sku) || !text(sku, 2048) || !(record.get("licenseArn") instanceof String arn)
+                || !text(arn, 2048) || !(record.get("checkoutType") instanceof String checkoutType)
+                || !(checkoutType.equals("PROVISIONAL") || checkoutType.equals("PERPETUAL"))
+                || !(record.get("keyFingerprint") instanceof String fingerprint) || entitlements == null || checkedAt == null
+                || expiration == null || !(record.get("stale") instanceof Boolean stale) || !(signed == Json.NULL || signed instanceof String)) {
+            throw new Failure("malformed", file + " lacks or mangles productSku, licenseArn, checkoutType, keyFingerprint, entitlements, "
+                    + "checkedAt, expiration, stale or signedToken");
+        }
         if (!sku.equals(config.productSku())) {
             throw new Failure("product_sku_mismatch", file + " is for product SKU " + sku + ", expected " + config.productSku());
         }
         if (!AWS_MARKETPLACE_FINGERPRINT.equals(fingerprint)) {
             throw new Failure("key_fingerprint_mismatch", file + ": the license was not issued by AWS Marketplace (" + fingerprint + ")");
         }
-        if (!expiration.isAfter(now)) throw new Failure("expired", file + ": the license check expired at " + record.get("expiration"));
+        // Past its expiration the sidecar that kept the file current is gone (or the license has ended).
+        if (!expiration.isAfter(now)) throw new Failure("expired", file + " vouched for the license until " + ISO_MILLIS.format(expiration));
         boolean verified = false;
         if (config.issuerKey() != null) {
             if (!(signed instanceof String token)) {
                 throw new Failure("signed_token_missing", file + " has no signedToken to verify with the issuer key");
             }
             Map<String, Object> claims = verifiedClaims(token, config.issuerKey(), "PS384", now);
-            if (!stringClaim(claims, "productSku", "ProductSKU").equals(sku)) {
-                throw new Failure("product_sku_mismatch", "the signed token's productSku differs from the file's");
-            }
             if (!stringClaim(claims, "licenseArn", "LicenseArn").equals(arn)) {
                 throw new Failure("license_arn_mismatch", "the signed token's licenseArn differs from the file's");
+            }
+            // AWS's sample token has no product claim; one that is there must name this product.
+            Object tokenSku = claimValue(claims, "productSku", "ProductSKU");
+            if (tokenSku != null && !same(tokenSku, sku)) {
+                throw new Failure("product_sku_mismatch", "the signed token's product claim differs from the file's productSku");
             }
             checkIssuedAt(claims, now);
             verified = true;
@@ -202,7 +214,7 @@ public final class EntitlementVerifier {
         out.put("source", LICENSE_MANAGER);
         out.put("productSku", sku);
         out.put("licenseArn", arn);
-        out.put("checkoutType", record.get("checkoutType") instanceof String s ? s : null);
+        out.put("checkoutType", checkoutType);
         out.put("entitlements", entitlements);
         out.put("issuedAt", record.get("issuedAt") instanceof String s ? s : null);
         out.put("expiration", ISO_MILLIS.format(expiration));
@@ -288,7 +300,7 @@ public final class EntitlementVerifier {
     private static Double checkIssuedAt(Map<String, Object> claims, Instant now) throws Failure {
         if (!(claims.get("iat") instanceof Double iat)) return null;
         if (!(Math.abs(iat) <= MAX_EPOCH_SECONDS)) throw new Failure("claims_invalid", "iat " + iat + " is not a representable time");
-        double nowSeconds = now.getEpochSecond() + now.getNano() / 1e9;
+        double nowSeconds = now.toEpochMilli() / 1000.0;
         if (iat > nowSeconds + MAX_SKEW_SECONDS) {
             throw new Failure("issued_in_future", "the token was issued at " + iso(iat) + ", more than " + MAX_SKEW_SECONDS + " s ahead");
         }
@@ -296,26 +308,28 @@ public final class EntitlementVerifier {
     }
 
     /**
-     * A claim under any of its spellings (camelCase as AWS's sample code reads it, PascalCase as its API
-     * reference shows it); two spellings with different values are refused.
+     * A claim as the package's library reads it: camelCase as AWS's sample code does, the API reference's
+     * PascalCase tolerated; two spellings with different values are refused; a camelCase null counts as
+     * absent (JavaScript's {@code camel ?? pascal}). Java null when the token has neither.
      */
-    private static Object claim(Map<String, Object> claims, String... names) throws Failure {
-        Object found = null;
-        for (String name : names) {
-            if (!claims.containsKey(name)) continue;
-            Object v = claims.get(name);
-            if (found != null && !same(found, v)) {
-                throw new Failure("claims_conflict", "the token spells " + names[0] + " twice with different values");
-            }
-            found = v;
+    private static Object claimValue(Map<String, Object> claims, String camel, String pascal) throws Failure {
+        Object a = claims.get(camel);
+        Object b = claims.get(pascal);
+        if (a != null && b != null && !same(a, b)) {
+            throw new Failure("claims_conflict", "the token spells " + camel + " twice with different values");
         }
-        if (found == null) throw new Failure("claims_missing", "the token has no " + names[0] + " claim");
-        return found;
+        return a != null && a != Json.NULL ? a : b;
     }
 
-    private static String stringClaim(Map<String, Object> claims, String... names) throws Failure {
-        if (claim(claims, names) instanceof String s) return s;
-        throw new Failure("claims_invalid", "the " + names[0] + " claim is not a string");
+    private static Object claim(Map<String, Object> claims, String camel, String pascal) throws Failure {
+        Object value = claimValue(claims, camel, pascal);
+        if (value == null) throw new Failure("claims_missing", "the token has no " + camel + " claim");
+        return value;
+    }
+
+    private static String stringClaim(Map<String, Object> claims, String camel, String pascal) throws Failure {
+        if (claim(claims, camel, pascal) instanceof String s) return s;
+        throw new Failure("claims_invalid", "the " + camel + " claim is not a string");
     }
 
     private static long versionClaim(Map<String, Object> claims) throws Failure {
@@ -332,15 +346,17 @@ public final class EntitlementVerifier {
         return (a instanceof String || a instanceof Boolean || a == Json.NULL) && a.equals(b);
     }
 
+    /** One to 100 entitlements, each with its name, unit and value (null for a tier) spelled out; null otherwise. */
     private static List<Map<String, Object>> entitlements(Object value) {
-        if (!(value instanceof List<?> list)) return null;
+        if (!(value instanceof List<?> list) || list.isEmpty() || list.size() > 100) return null;
         List<Map<String, Object>> out = new ArrayList<>();
         for (Object item : list) {
-            if (!(item instanceof Map<?, ?> e) || !(e.get("name") instanceof String name) || !(e.get("unit") instanceof String unit)) {
+            if (!(item instanceof Map<?, ?> e) || !(e.get("name") instanceof String name) || !text(name, 255)
+                    || !(e.get("unit") instanceof String unit) || !text(unit, 64) || !e.containsKey("value")) {
                 return null;
             }
-            Object v = e.containsKey("value") ? e.get("value") : Json.NULL;
-            if (!(v instanceof String) && v != Json.NULL) return null;
+            Object v = e.get("value");
+            if (!(v instanceof String str && text(str, 64)) && v != Json.NULL) return null;
             Map<String, Object> one = new LinkedHashMap<>();
             one.put("name", name);
             one.put("unit", unit);
@@ -348,6 +364,11 @@ public final class EntitlementVerifier {
             out.add(one);
         }
         return out;
+    }
+
+    /** A non-empty string of at most {@code max} UTF-16 code units, as the library (JavaScript) counts them. */
+    private static boolean text(String s, int max) {
+        return !s.isEmpty() && s.length() <= max;
     }
 
     private static boolean canonical(String segment) {
@@ -359,14 +380,30 @@ public final class EntitlementVerifier {
         }
     }
 
-    /** An RFC 3339 time with a zone, or null. */
+    /**
+     * An RFC 3339 time with a zone, or null, read as the sidecar's library reads it (JavaScript's
+     * Date.parse): the fraction cut to milliseconds, a day up to 31 in any month (30 February 2026 is 2 March),
+     * 24:00:00 the next midnight, an offset up to 23:59.
+     */
     static Instant instant(Object text) {
-        if (!(text instanceof String s) || !RFC3339.matcher(s.toUpperCase()).matches()) return null;
-        try {
-            return OffsetDateTime.parse(s.toUpperCase()).toInstant();
-        } catch (java.time.format.DateTimeParseException e) {
+        if (!(text instanceof String s)) return null;
+        var m = RFC3339.matcher(s);
+        if (!m.matches()) return null;
+        int year = Integer.parseInt(m.group(1)), month = Integer.parseInt(m.group(2)), day = Integer.parseInt(m.group(3));
+        int hour = Integer.parseInt(m.group(4)), minute = Integer.parseInt(m.group(5)), second = Integer.parseInt(m.group(6));
+        String fraction = m.group(7) == null ? "" : m.group(7);
+        int offHour = m.group(9) == null ? 0 : Integer.parseInt(m.group(10));
+        int offMinute = m.group(9) == null ? 0 : Integer.parseInt(m.group(11));
+        boolean midnight = hour == 24 && minute == 0 && second == 0 && fraction.matches("0*");
+        if (month < 1 || month > 12 || day < 1 || day > 31 || (hour > 23 && !midnight) || minute > 59 || second > 59
+                || offHour > 23 || offMinute > 59) {
             return null;
         }
+        long offset = (offHour * 60L + offMinute) * ("-".equals(m.group(9)) ? -1 : 1);
+        long days = LocalDate.of(year, month, 1).toEpochDay() + day - 1;
+        long ms = days * 86_400_000L + hour * 3_600_000L + (minute - offset) * 60_000L + second * 1000L
+                + Integer.parseInt((fraction + "000").substring(0, 3));
+        return Instant.ofEpochMilli(ms);
     }
 
     private static String iso(double epochSeconds) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * Verifies the entitlement file the marketplace-entitlement-sidecar writes, from a Node app, with the
- * package's own verifyEntitlementFile for RegisterUsage files (npm i marketplace-entitlement-sidecar;
- * it loads no AWS SDK) and node:crypto for the License Manager file's signed token.
+ * package's own verifiers (npm i marketplace-entitlement-sidecar; they load no AWS SDK):
+ * verifyEntitlementFile for RegisterUsage files, checkLicenseEntitlementFile for License Manager files,
+ * whose reason words it passes on unchanged.
  *
  *   import { verifyEntitlement } from './verify-entitlement.mjs';
  *   const ent = await verifyEntitlement('/var/run/marketplace/entitlement.json', {
@@ -12,19 +13,17 @@
  *
  * The rules are the same in every recipe of examples/verify (reason words in its README).
  */
-import { constants, createPublicKey, verify as verifySignature } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { constants as fs, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EntitlementFileError, parseProductPublicKey, verifyEntitlementFile } from 'marketplace-entitlement-sidecar';
+import { checkLicenseEntitlementFile, EntitlementFileError, parseProductPublicKey, verifyEntitlementFile } from 'marketplace-entitlement-sidecar';
 
 export const REGISTER_USAGE = 'register-usage';
 export const LICENSE_MANAGER = 'license-manager';
-/** How far in the future a token's iat may lie (clock differences): 5 minutes, as the sidecar allows. */
-export const MAX_SKEW_SECONDS = 300;
 /** The key fingerprint of licenses AWS Marketplace issues; anything else is a license someone else made. */
-export const AWS_MARKETPLACE_FINGERPRINT = 'aws:294406891311:AWS/Marketplace:issuer-fingerprint';
+export { AWS_MARKETPLACE_KEY_FINGERPRINT as AWS_MARKETPLACE_FINGERPRINT } from 'marketplace-entitlement-sidecar';
 const MAX_FILE_BYTES = 64 * 1024;
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/i;
 
@@ -44,56 +43,47 @@ export class EntitlementError extends Error {
  */
 export async function verifyEntitlement(path, config) {
   const { source = REGISTER_USAGE, now = new Date() } = config;
+  // The file is read here for its `source` (an unknown one is malformed, where the package's verifiers
+  // say wrong_source) and for the License Manager file's issuedAt, which the package does not return.
   const record = await readRecord(path);
   const actual = Object.hasOwn(record, 'source') ? record.source : REGISTER_USAGE;
   if (actual !== REGISTER_USAGE && actual !== LICENSE_MANAGER) throw new EntitlementError('malformed', `${path}: unknown source ${JSON.stringify(actual)}`);
   if (actual !== source) throw new EntitlementError('wrong_source', `${path} is a ${actual} file; this app expects ${source}`);
-  if (source === LICENSE_MANAGER) return licenseManager(path, record, config, now);
-
-  if (config.productCode === undefined || config.publicKey === undefined) throw new TypeError('productCode and publicKey are required for register-usage files');
   try {
-    // The package's verifier reads the file again (it takes a path): PS256 pinned, canonical
-    // base64url, claims equal to the file's fields and to productCode, iat at most 5 minutes ahead.
-    const v = await verifyEntitlementFile(path, {
-      publicKey: config.publicKey,
-      productCode: config.productCode,
-      ...(config.publicKeyVersion === undefined ? {} : { publicKeyVersion: config.publicKeyVersion }),
-      now,
-    });
-    return { valid: true, source, productCode: v.productCode, publicKeyVersion: v.publicKeyVersion, issuedAt: v.issuedAt?.toISOString() ?? null, tokenVerified: true };
+    return source === LICENSE_MANAGER ? await licenseManager(path, record, config, now) : await registerUsage(path, config, now);
   } catch (err) {
     if (err instanceof EntitlementFileError) throw new EntitlementError(err.reason, err.message);
     throw err;
   }
 }
 
-function licenseManager(path, record, config, now) {
+async function registerUsage(path, config, now) {
+  if (config.productCode === undefined || config.publicKey === undefined) throw new TypeError('productCode and publicKey are required for register-usage files');
+  // The package's verifier reads the file again (it takes a path): PS256 pinned, canonical
+  // base64url, claims equal to the file's fields and to productCode, iat at most 5 minutes ahead.
+  const v = await verifyEntitlementFile(path, {
+    publicKey: config.publicKey,
+    productCode: config.productCode,
+    ...(config.publicKeyVersion === undefined ? {} : { publicKeyVersion: config.publicKeyVersion }),
+    now,
+  });
+  return { valid: true, source: REGISTER_USAGE, productCode: v.productCode, publicKeyVersion: v.publicKeyVersion, issuedAt: v.issuedAt?.toISOString() ?? null, tokenVerified: true };
+}
+
+async function licenseManager(path, record, config, now) {
   if (config.productSku === undefined) throw new TypeError('productSku is required for license-manager files');
-  const { productSku: sku, licenseArn: arn, keyFingerprint: fingerprint, entitlements, stale, signedToken } = record;
-  if (typeof sku !== 'string' || typeof arn !== 'string' || typeof fingerprint !== 'string' || typeof stale !== 'boolean'
-    || !(signedToken === null || typeof signedToken === 'string') || !isEntitlements(entitlements)) {
-    throw new EntitlementError('malformed', `${path} lacks productSku, licenseArn, keyFingerprint, entitlements, stale or signedToken`);
-  }
-  const expiration = instant(record.expiration);
-  if (expiration === undefined) throw new EntitlementError('malformed', `${path}: expiration is not an RFC 3339 time`);
-  if (sku !== config.productSku) throw new EntitlementError('product_sku_mismatch', `${path} is for product SKU ${sku}, expected ${config.productSku}`);
-  if (fingerprint !== AWS_MARKETPLACE_FINGERPRINT) throw new EntitlementError('key_fingerprint_mismatch', `${path}: the license was not issued by AWS Marketplace (${fingerprint})`);
-  if (expiration <= now.getTime()) throw new EntitlementError('expired', `${path}: the license check expired at ${record.expiration}`);
-  let verified = false;
-  if (config.issuerKey !== undefined) {
-    if (signedToken === null) throw new EntitlementError('signed_token_missing', `${path} has no signedToken to verify with the issuer key`);
-    const claims = verifiedClaims(signedToken, toKey(config.issuerKey), 'PS384', now);
-    if (stringClaim(claims, 'productSku', 'ProductSKU') !== sku) throw new EntitlementError('product_sku_mismatch', "the signed token's productSku differs from the file's");
-    if (stringClaim(claims, 'licenseArn', 'LicenseArn') !== arn) throw new EntitlementError('license_arn_mismatch', "the signed token's licenseArn differs from the file's");
-    checkIssuedAt(claims, now);
-    verified = true;
-  }
+  // The package's checker reads the file again: well-formed, this SKU, AWS Marketplace's issuer
+  // fingerprint, expiration ahead; with the issuer key, the SignedToken (PS384) naming this license.
+  const v = await checkLicenseEntitlementFile(path, {
+    productSku: config.productSku,
+    ...(config.issuerKey === undefined ? {} : { licensePublicKey: toKey(config.issuerKey) }),
+    now,
+  });
   return {
-    valid: true, source: LICENSE_MANAGER, productSku: sku, licenseArn: arn,
-    checkoutType: typeof record.checkoutType === 'string' ? record.checkoutType : null,
-    entitlements: entitlements.map((e) => ({ name: e.name, unit: e.unit, value: e.value ?? null })),
+    valid: true, source: LICENSE_MANAGER, productSku: v.productSku, licenseArn: v.licenseArn, checkoutType: v.checkoutType,
+    entitlements: v.entitlements.map((e) => ({ name: e.name, unit: e.unit, value: e.value })),
     issuedAt: typeof record.issuedAt === 'string' ? record.issuedAt : null,
-    expiration: new Date(expiration).toISOString(), stale, tokenVerified: verified,
+    expiration: v.expiration.toISOString(), stale: v.stale, tokenVerified: v.signedTokenVerified,
   };
 }
 
@@ -126,74 +116,12 @@ async function readRecord(path) {
   return record;
 }
 
-/** The claims of a JWS whose algorithm is `alg` and whose signature verifies with `key` (RFC 7518 PSS: salt = hash length). */
-function verifiedClaims(token, key, alg, now) {
-  const parts = token.split('.');
-  // Decoders ignore the unused low bits of a segment's last character: one token, several spellings.
-  if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]*$/.test(p) && Buffer.from(p, 'base64url').toString('base64url') === p)) {
-    throw new EntitlementError('malformed', 'the token is not three canonical base64url segments');
-  }
-  const [header, payload, signature] = parts;
-  const h = parseJson(Buffer.from(header, 'base64url'));
-  if (!isObject(h)) throw new EntitlementError('malformed', "the token's header is not a JSON object");
-  // Pinned before any cryptography: refuses none, RS256, and HS256 keyed with the public PEM.
-  if (h.alg !== alg) throw new EntitlementError('algorithm', `the token is not signed with ${alg}: got ${JSON.stringify(h.alg)}`);
-  const bits = alg === 'PS256' ? 256 : 384;
-  let ok = false;
-  try {
-    ok = verifySignature(`sha${bits}`, Buffer.from(`${header}.${payload}`), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: bits / 8 }, Buffer.from(signature, 'base64url'));
-  } catch {
-    ok = false; // e.g. a signature of the wrong length
-  }
-  if (!ok) throw new EntitlementError('signature', 'the signature does not verify with the key');
-  const claims = parseJson(Buffer.from(payload, 'base64url'));
-  if (!isObject(claims)) throw new EntitlementError('malformed', "the token's payload is not a JSON object");
-  // Times as the package's verifier (jose) checks them: whole seconds, nbf and exp exactly, iat below.
-  const whole = Math.floor(now.getTime() / 1000);
-  for (const name of ['iat', 'nbf', 'exp']) {
-    if (!Object.hasOwn(claims, name)) continue;
-    if (typeof claims[name] !== 'number') throw new EntitlementError('claims_invalid', `the ${name} claim is not a number`);
-    if (name === 'nbf' && claims.nbf > whole) throw new EntitlementError('expired', "the token's nbf lies in the future");
-    if (name === 'exp' && claims.exp <= whole) throw new EntitlementError('expired', "the token's exp has passed");
-  }
-  return claims;
-}
-
-function checkIssuedAt(claims, now) {
-  if (!Object.hasOwn(claims, 'iat')) return;
-  const { iat } = claims;
-  if (!(Math.abs(iat) <= 8.64e12)) throw new EntitlementError('claims_invalid', `iat ${iat} is not a representable time`);
-  if (iat > now.getTime() / 1000 + MAX_SKEW_SECONDS) {
-    throw new EntitlementError('issued_in_future', `the token was issued at ${new Date(iat * 1000).toISOString()}, more than ${MAX_SKEW_SECONDS} s ahead`);
-  }
-}
-
-/** A claim under any of its spellings; two spellings with different values are refused. */
-function stringClaim(claims, ...names) {
-  const present = names.filter((n) => Object.hasOwn(claims, n)).map((n) => claims[n]);
-  if (present.length === 0) throw new EntitlementError('claims_missing', `the token has no ${names[0]} claim`);
-  if (present.some((v) => v !== present[0])) throw new EntitlementError('claims_conflict', `the token spells ${names[0]} twice with different values`);
-  if (typeof present[0] !== 'string') throw new EntitlementError('claims_invalid', `the ${names[0]} claim is not a string`);
-  return present[0];
-}
-
-function parseJson(bytes) {
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    throw new EntitlementError('malformed', 'the token is not JSON');
-  }
-}
-
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const isEntitlements = (v) =>
-  Array.isArray(v) && v.every((e) => isObject(e) && typeof e.name === 'string' && typeof e.unit === 'string' && (e.value === undefined || e.value === null || typeof e.value === 'string'));
-
-/** Epoch milliseconds of an RFC 3339 time with a zone, or undefined. */
+/** Epoch milliseconds of an RFC 3339 time with a zone, or undefined: as the package reads the file's times. */
 function instant(text) {
   if (typeof text !== 'string' || !RFC3339.test(text)) return undefined;
-  const ms = Date.parse(text.toUpperCase());
+  const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : ms;
 }
 

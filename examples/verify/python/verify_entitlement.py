@@ -15,8 +15,11 @@ The rules (the same in every recipe of examples/verify; reason words in its READ
 - RegisterUsage: the token must be PS256 (pinned before any cryptography), canonical base64url,
   signed by the product's key, its claims equal to the file's fields and to your product code, and
   issued no more than MAX_SKEW_SECONDS ahead of now.
-- License Manager: reported, not cryptographically verified unless the file has a signedToken and you
-  give issuer_key (then PS384 pinned, productSku and licenseArn equal to the file's).
+- License Manager: well-formed, for your product SKU, issued by AWS Marketplace, not past its
+  expiration (until when the sidecar vouches for the license); not cryptographically verified unless
+  you give issuer_key: then the signedToken must be PS384 (pinned), signed by that key, name the file's
+  licenseArn and, if it has a product claim, your SKU. The rules of the package's
+  checkLicenseEntitlementFile.
 """
 import argparse
 import base64
@@ -26,7 +29,7 @@ import os
 import re
 import stat
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -42,9 +45,13 @@ MAX_FILE_BYTES = 64 * 1024
 # Date's range in JavaScript (the sidecar's): an iat beyond it is no time at all.
 MAX_EPOCH_SECONDS = 8.64e12
 MAX_SAFE_INTEGER = 2**53 - 1
-RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)", re.IGNORECASE)
+CHECKOUT_TYPES = ("PROVISIONAL", "PERPETUAL")
+# re.ASCII: Python's \d would otherwise match any Unicode digit, JavaScript's only 0-9.
+RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|([+-])(\d\d):(\d\d))",
+                     re.IGNORECASE | re.ASCII)
 B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _ABSENT = object()
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 # PyJWT's own time checks use the wall clock (no injectable "now"), give iat no leeway of its own
 # (2.6 refuses an iat one second ahead) and, with an "aud" in the token, refuse it unless an audience
@@ -79,7 +86,12 @@ def load_public_key(pem):
 def verify_entitlement_file(path, *, source=REGISTER_USAGE, product_code=None, public_key=None,
                             public_key_version=None, product_sku=None, issuer_key=None, now=None):
     """The verified entitlement as a dict, or EntitlementError. `now` (an aware datetime) defaults to the clock."""
-    now_s = (now or datetime.now(timezone.utc)).timestamp()
+    # The app's clock to the millisecond, as JavaScript's Date (the sidecar's library) holds it.
+    now_ms = ((now or datetime.now(timezone.utc)) - _EPOCH) // timedelta(milliseconds=1)
+    return _verify(path, source, product_code, public_key, public_key_version, product_sku, issuer_key, now_ms)
+
+
+def _verify(path, source, product_code, public_key, public_key_version, product_sku, issuer_key, now_ms):
     record = _read_record(path)
     actual = record.get("source", REGISTER_USAGE)
     if actual not in (REGISTER_USAGE, LICENSE_MANAGER):
@@ -87,8 +99,8 @@ def verify_entitlement_file(path, *, source=REGISTER_USAGE, product_code=None, p
     if actual != source:
         raise EntitlementError("wrong_source", f"{path} is a {actual} file; this app expects {source}")
     if source == LICENSE_MANAGER:
-        return _license_manager(path, record, product_sku, issuer_key, now_s)
-    return _register_usage(path, record, product_code, public_key, public_key_version, now_s)
+        return _license_manager(path, record, product_sku, issuer_key, now_ms)
+    return _register_usage(path, record, product_code, public_key, public_key_version, now_ms / 1000)
 
 
 def _register_usage(path, record, product_code, public_key, public_key_version, now_s):
@@ -118,39 +130,43 @@ def _register_usage(path, record, product_code, public_key, public_key_version, 
             "issuedAt": None if iat is None else _iso(iat), "tokenVerified": True}
 
 
-def _license_manager(path, record, product_sku, issuer_key, now_s):
+def _license_manager(path, record, product_sku, issuer_key, now_ms):
     if product_sku is None:
         raise ValueError("product_sku is required for license-manager files")
     sku, arn, fingerprint = record.get("productSku"), record.get("licenseArn"), record.get("keyFingerprint")
-    entitlements, expiration = record.get("entitlements"), record.get("expiration")
-    stale, signed = record.get("stale"), record.get("signedToken", _ABSENT)
-    if not (isinstance(sku, str) and isinstance(arn, str) and isinstance(fingerprint, str)
-            and isinstance(stale, bool) and (signed is None or isinstance(signed, str)) and _is_entitlements(entitlements)):
-        raise EntitlementError("malformed", f"{path} lacks productSku, licenseArn, keyFingerprint, entitlements, stale or signedToken")
-    expires = _instant(expiration)
-    if expires is None:
-        raise EntitlementError("malformed", f"{path}: expiration is not an RFC 3339 time")
+    entitlements, stale, signed = record.get("entitlements"), record.get("stale"), record.get("signedToken", _ABSENT)
+    checked, expires = _instant(record.get("checkedAt")), _instant(record.get("expiration"))
+    if not (_is_text(sku, 2048) and _is_text(arn, 2048) and record.get("checkoutType") in CHECKOUT_TYPES
+            and isinstance(fingerprint, str) and _is_entitlements(entitlements) and checked is not None
+            and expires is not None and isinstance(stale, bool) and (signed is None or isinstance(signed, str))):
+        raise EntitlementError("malformed", f"{path} lacks or mangles productSku, licenseArn, checkoutType, keyFingerprint, "
+                                            "entitlements, checkedAt, expiration, stale or signedToken")
     if sku != product_sku:
         raise EntitlementError("product_sku_mismatch", f"{path} is for product SKU {sku}, expected {product_sku}")
     if fingerprint != AWS_MARKETPLACE_FINGERPRINT:
         raise EntitlementError("key_fingerprint_mismatch", f"{path}: the license was not issued by AWS Marketplace ({fingerprint})")
-    if expires <= now_s:
-        raise EntitlementError("expired", f"{path}: the license check expired at {expiration}")
+    # Past its expiration the sidecar that kept the file current is gone (or the license has ended).
+    if expires <= now_ms:
+        raise EntitlementError("expired", f"{path} vouched for the license until {_iso_ms(expires)}")
     verified = False
     if issuer_key is not None:
         if signed is None:
             raise EntitlementError("signed_token_missing", f"{path} has no signedToken to verify with the issuer key")
+        now_s = now_ms / 1000
         claims = _verified_claims(signed, issuer_key, "PS384", now_s)
-        if _string_claim(claims, "productSku", "ProductSKU") != sku:
-            raise EntitlementError("product_sku_mismatch", "the signed token's productSku differs from the file's")
         if _string_claim(claims, "licenseArn", "LicenseArn") != arn:
             raise EntitlementError("license_arn_mismatch", "the signed token's licenseArn differs from the file's")
+        # AWS's sample token has no product claim; one that is there must name this product.
+        token_sku = _claim_value(claims, "productSku", "ProductSKU")
+        if token_sku is not _ABSENT and not _same(token_sku, sku):
+            raise EntitlementError("product_sku_mismatch", "the signed token's product claim differs from the file's productSku")
         _check_issued_at(claims, now_s)
         verified = True
     return {"valid": True, "source": LICENSE_MANAGER, "productSku": sku, "licenseArn": arn,
-            "checkoutType": _string_or_none(record.get("checkoutType")),
-            "entitlements": [{"name": e["name"], "unit": e["unit"], "value": e.get("value")} for e in entitlements],
-            "issuedAt": _string_or_none(record.get("issuedAt")), "expiration": _iso(expires), "stale": stale, "tokenVerified": verified}
+            "checkoutType": record["checkoutType"],
+            "entitlements": [{"name": e["name"], "unit": e["unit"], "value": e["value"]} for e in entitlements],
+            "issuedAt": _string_or_none(record.get("issuedAt")), "expiration": _iso_ms(expires), "stale": stale,
+            "tokenVerified": verified}
 
 
 def _read_record(path):
@@ -229,22 +245,27 @@ def _check_issued_at(claims, now_s):
     return iat
 
 
-def _claim(claims, *names):
-    """A claim under any of its spellings (camelCase as AWS's sample code reads it, PascalCase as its
-    API reference shows it); two spellings with different values are refused."""
-    values = [claims.get(n, _ABSENT) for n in names]
-    present = [v for v in values if v is not _ABSENT]
-    if not present:
-        raise EntitlementError("claims_missing", f"the token has no {names[0]} claim")
-    if any(not _same(present[0], v) for v in present[1:]):
-        raise EntitlementError("claims_conflict", f"the token spells {names[0]} twice with different values")
-    return present[0]
+def _claim_value(claims, camel, pascal):
+    """A claim as the package's library reads it: camelCase as AWS's sample code does, the API reference's
+    PascalCase tolerated; two spellings with different values refused; a camelCase null counts as absent
+    (JavaScript's `camel ?? pascal`). _ABSENT when the token has neither."""
+    a, b = claims.get(camel, _ABSENT), claims.get(pascal, _ABSENT)
+    if a is not _ABSENT and b is not _ABSENT and not _same(a, b):
+        raise EntitlementError("claims_conflict", f"the token spells {camel} twice with different values")
+    return a if a is not _ABSENT and a is not None else b
 
 
-def _string_claim(claims, *names):
-    value = _claim(claims, *names)
+def _claim(claims, camel, pascal):
+    value = _claim_value(claims, camel, pascal)
+    if value is _ABSENT:
+        raise EntitlementError("claims_missing", f"the token has no {camel} claim")
+    return value
+
+
+def _string_claim(claims, camel, pascal):
+    value = _claim(claims, camel, pascal)
     if not isinstance(value, str):
-        raise EntitlementError("claims_invalid", f"the {names[0]} claim is not a string")
+        raise EntitlementError("claims_invalid", f"the {camel} claim is not a string")
     return value
 
 
@@ -273,10 +294,20 @@ def _is_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _js_length(text):
+    """A string's length as JavaScript counts it (UTF-16 code units), as the library's limits do."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _is_text(v, max_length):
+    return isinstance(v, str) and 0 < _js_length(v) <= max_length
+
+
 def _is_entitlements(value):
-    return isinstance(value, list) and all(
-        isinstance(e, dict) and isinstance(e.get("name"), str) and isinstance(e.get("unit"), str)
-        and (e.get("value") is None or isinstance(e.get("value"), str)) for e in value)
+    # One to 100 entitlements, each with its name, unit and value (null for a tier) spelled out.
+    return isinstance(value, list) and 0 < len(value) <= 100 and all(
+        isinstance(e, dict) and _is_text(e.get("name"), 255) and _is_text(e.get("unit"), 64)
+        and "value" in e and (e["value"] is None or _is_text(e["value"], 64)) for e in value)
 
 
 def _canonical(segment):
@@ -296,17 +327,38 @@ def _strict_json(text):
 
 
 def _instant(text):
-    """Epoch seconds of an RFC 3339 time with a zone, or None."""
-    if not isinstance(text, str) or not RFC3339.fullmatch(text):
+    """Epoch milliseconds of an RFC 3339 time with a zone, or None, read as the sidecar's library reads it
+    (JavaScript's Date.parse): the fraction cut to milliseconds, a day up to 31 in any month (30 February
+    2026 is 2 March), 24:00:00 the next midnight, an offset up to 23:59."""
+    m = RFC3339.fullmatch(text) if isinstance(text, str) else None
+    if m is None:
         return None
-    head, _, rest = text.upper().partition(".")
-    if rest:  # fromisoformat before 3.11 takes 3 or 6 digits of fraction only
-        digits = re.match(r"\d+", rest).group(0)
-        head += "." + (digits + "000000")[:6] + rest[len(digits):]
+    year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
+    fraction = m.group(7) or ""
+    off_hour, off_minute = (int(m.group(10)), int(m.group(11))) if m.group(9) else (0, 0)
+    midnight = hour == 24 and minute == 0 and second == 0 and fraction.strip("0") == ""
+    if not (1 <= month <= 12 and 1 <= day <= 31 and (hour < 24 or midnight) and minute < 60 and second < 60
+            and off_hour < 24 and off_minute < 60):
+        return None
+    offset = (off_hour * 60 + off_minute) * (-1 if m.group(9) == "-" else 1)
+    return ((_days_from_civil(year, month, 1) + day - 1) * 86_400_000 + hour * 3_600_000 + (minute - offset) * 60_000
+            + second * 1000 + int((fraction + "000")[:3]))
+
+
+def _days_from_civil(year, month, day):
+    """Days from 1970-01-01 to a date of the proleptic Gregorian calendar (any year, year 0 too)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    return era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+
+
+def _iso_ms(epoch_ms):
     try:
-        return datetime.fromisoformat(head.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
+        return (_EPOCH + timedelta(milliseconds=epoch_ms)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    except OverflowError:  # outside years 1 to 9999, though still a time to JavaScript
+        return f"{epoch_ms} ms after the epoch"
 
 
 def _iso(epoch_s):
@@ -341,12 +393,11 @@ def main(argv=None):
         except (OSError, ValueError) as e:
             p.error(f"{path}: {e}")
 
-    now = None
+    now_ms = (datetime.now(timezone.utc) - _EPOCH) // timedelta(milliseconds=1)
     if a.now is not None:
-        at = _instant(a.now)
-        if at is None:
+        now_ms = _instant(a.now)
+        if now_ms is None:
             p.error(f"--now {a.now!r} is not an RFC 3339 time")
-        now = datetime.fromtimestamp(at, timezone.utc)
     if a.public_key_version is not None and a.public_key_version < 1:
         p.error("--public-key-version must be an integer >= 1")
     if a.source == REGISTER_USAGE and (a.product_code is None or a.public_key is None):
@@ -354,11 +405,8 @@ def main(argv=None):
     if a.source == LICENSE_MANAGER and a.product_sku is None:
         p.error("--product-sku is required for license-manager")
     try:
-        result = verify_entitlement_file(
-            a.file, source=a.source, product_code=a.product_code,
-            public_key=None if a.public_key is None else key(a.public_key),
-            public_key_version=a.public_key_version, product_sku=a.product_sku,
-            issuer_key=None if a.issuer_key is None else key(a.issuer_key), now=now)
+        result = _verify(a.file, a.source, a.product_code, None if a.public_key is None else key(a.public_key),
+                         a.public_key_version, a.product_sku, None if a.issuer_key is None else key(a.issuer_key), now_ms)
     except EntitlementError as e:
         print(json.dumps({"valid": False, "reason": e.reason, "message": str(e)}))
         return 1

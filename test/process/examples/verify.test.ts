@@ -3,8 +3,11 @@
  * toolchain from Debian's packages (python3 + PyJWT + cryptography, go 1.19 + golang-jwt v4 in GOPATH
  * mode, javac + java 17, and node with this package), against entitlement files the real sidecar wrote
  * against the emulator, tokens the emulator minted defective, files tampered here, tokens signed with a
- * key of this test's own, and hand-written License Manager files. Every case asserts the exact reason
- * word of all four; they must agree.
+ * key of this test's own, the License Manager file the real sidecar wrote against the emulator's License
+ * Manager (a signed license: the emulator's SignedToken, with the claims of AWS's sample), and License
+ * Manager files of the sidecar's LicenseRecord shape with SignedTokens of an issuer key of this test's own. Every case asserts the exact reason word of all four; they must
+ * agree. The Node recipe is the package's own verifyEntitlementFile and checkLicenseEntitlementFile, so
+ * every case also holds the other three to the library.
  *
  * The Go program and the Java class are built once, before the cases. Every case passes `--now`, taken
  * from the file's own iat or a pinned instant, so none depends on the date it runs at (a Go binary does
@@ -20,8 +23,9 @@ import { promisify } from 'node:util';
 import type { JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BAD_TOKENS, type BadToken } from '../../../src/emulator/index.js';
-import { writeEntitlement, type EntitlementRecord } from '../../../src/entitlement/file.js';
-import { meteringClient, realClock, register, startTestEmulator, type TestEmulator } from '../../helpers/emulator-requests.js';
+import { writeEntitlement, type LicenseRecord, type RegisterUsageRecord } from '../../../src/entitlement/file.js';
+import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../../../src/entitlement/license-file.js';
+import { CRED, meteringClient, realClock, register, startTestEmulator, type TestEmulator } from '../../helpers/emulator-requests.js';
 import { sidecarAwsEnv } from '../../helpers/emulator.js';
 import { mintToken, rsaKeyPair, type TestKeyPair } from '../../helpers/keys.js';
 import { startCli } from '../../helpers/process.js';
@@ -50,8 +54,11 @@ let emu: TestEmulator;
 let emuPem: string;
 let emuKeyFile: string;
 /** The file the sidecar wrote for PRODUCT, and one it wrote for OTHER_PRODUCT against the same emulator. */
-let good: EntitlementRecord;
-let otherProduct: EntitlementRecord;
+let good: RegisterUsageRecord;
+let otherProduct: RegisterUsageRecord;
+/** The contract product the emulator has a signed license of, and the file the sidecar wrote for it. */
+const CONTRACT_SKU = '7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+let contract: LicenseRecord;
 /** A key of this test's own, standing in for the product's key where the test must sign. */
 let own: TestKeyPair;
 let ownPem: string;
@@ -140,13 +147,14 @@ function ruArgs(file: string, o: { now?: string | null; productCode?: string; ke
 }
 
 /** A RegisterUsage file of the sidecar's shape around `record` edited, checked at the file's own time. */
-async function ruVerdicts(record: EntitlementRecord, o: { productCode?: string; extra?: string[]; now?: string } = {}) {
+async function ruVerdicts(record: RegisterUsageRecord, o: { productCode?: string; extra?: string[]; now?: string } = {}) {
   return verdicts(ruArgs(writeFile(record), { now: o.now ?? nowFor(record), ...o }));
 }
 
 /** A record as the sidecar writes it, around a token of the test's own key. */
-function ownRecord(token: string, claims: { productCode?: string; publicKeyVersion?: number; nonce?: string } = {}): EntitlementRecord {
+function ownRecord(token: string, claims: { productCode?: string; publicKeyVersion?: number; nonce?: string } = {}): RegisterUsageRecord {
   return {
+    source: 'register-usage',
     productCode: claims.productCode ?? PRODUCT,
     publicKeyVersion: claims.publicKeyVersion ?? 1,
     nonce: claims.nonce ?? 'n-own-0001',
@@ -165,7 +173,7 @@ async function ownVerdicts(token: string, o: { now?: string | null } = {}) {
 }
 
 /** Runs the real sidecar process against the emulator until it has written its entitlement file. */
-async function sidecarFile(productCode: string): Promise<EntitlementRecord> {
+async function sidecarFile(productCode: string): Promise<RegisterUsageRecord> {
   const dir = mkdtempSync(join(work, 'sidecar-'));
   const p = startCli(['run'], {
     ...sidecarAwsEnv(emu, dir),
@@ -177,7 +185,31 @@ async function sidecarFile(productCode: string): Promise<EntitlementRecord> {
   await p.waitForLine((l) => l['msg'] === 'entitled', 20_000);
   p.child.kill('SIGTERM');
   expect(await p.exited).toEqual({ code: 0, signal: null });
-  return JSON.parse(readFileSync(join(dir, 'entitlement.json'), 'utf8')) as EntitlementRecord;
+  const record = JSON.parse(readFileSync(join(dir, 'entitlement.json'), 'utf8')) as RegisterUsageRecord;
+  expect(record.source).toBe('register-usage');
+  return record;
+}
+
+/** Runs the real sidecar in contract mode against the emulator's License Manager, with the issuer's key, until it is entitled. */
+async function sidecarLicenseFile(): Promise<LicenseRecord> {
+  const dir = mkdtempSync(join(work, 'sidecar-'));
+  const file = join(dir, 'entitlement.json');
+  const p = startCli(['run'], {
+    ...sidecarAwsEnv(emu, dir),
+    AWS_ENDPOINT_URL_LICENSE_MANAGER: emu.url,
+    ENTITLEMENT_SOURCE: 'license-manager',
+    MARKETPLACE_PRODUCT_SKU: CONTRACT_SKU,
+    MARKETPLACE_LICENSE_ENTITLEMENTS: 'BasicTier:None,PremiumTier:None',
+    MARKETPLACE_LICENSE_PUBLIC_KEY: emu.licenseIssuerPublicKeyPem,
+    ENTITLEMENT_FILE: file,
+    ENTITLEMENT_LISTEN: '127.0.0.1:0',
+  });
+  await p.waitForLine((l) => l['msg'] === 'entitled', 20_000);
+  const record = JSON.parse(readFileSync(file, 'utf8')) as LicenseRecord;
+  p.child.kill('SIGTERM');
+  expect(await p.exited).toEqual({ code: 0, signal: null });
+  expect(record).toMatchObject({ source: 'license-manager', productSku: CONTRACT_SKU, signedTokenVerified: true });
+  return record;
 }
 
 async function buildGo(): Promise<void> {
@@ -206,11 +238,15 @@ beforeAll(async () => {
   ownPem = own.publicPem;
   issuer = rsaKeyPair();
   issuerPem = issuer.publicPem;
-  emu = await startTestEmulator({ clock: realClock(), scenario: { rateLimit: null } });
+  emu = await startTestEmulator({
+    clock: realClock(),
+    scenario: { rateLimit: null },
+    licenses: [{ beneficiaryAccountId: CRED.accountId, productSku: CONTRACT_SKU, entitlements: [{ name: 'PremiumTier', unit: 'None' }], signed: true }],
+  });
   emuPem = emu.publicKeyPem;
   emuKeyFile = writePem(emuPem);
   ownKeyFile = writePem(ownPem);
-  [good, otherProduct] = await Promise.all([sidecarFile(PRODUCT), sidecarFile(OTHER_PRODUCT), buildGo(), buildJava()]);
+  [good, otherProduct, contract] = await Promise.all([sidecarFile(PRODUCT), sidecarFile(OTHER_PRODUCT), sidecarLicenseFile(), buildGo(), buildJava()]);
 }, 120_000);
 
 afterAll(async () => {
@@ -243,10 +279,11 @@ describe('the file the sidecar wrote against the emulator', () => {
     expect(await ruVerdicts(good, { productCode: OTHER_PRODUCT })).toEqual(everyone('product_code_mismatch'));
   });
 
-  it('is valid with "source": "register-usage" (the coming format), and wrong_source for an app that expects License Manager', async () => {
-    const file = writeFile({ source: 'register-usage', ...good });
-    expect(await verdicts(ruArgs(file, { now: nowFor(good) }))).toEqual(everyone('valid'));
+  it('is valid without "source" (as files were written before it), and wrong_source for an app that expects License Manager', async () => {
+    const { source: _, ...legacy } = good;
+    expect(await verdicts(ruArgs(writeFile(legacy), { now: nowFor(good) }))).toEqual(everyone('valid'));
     expect(await verdicts(['--source', 'license-manager', '--product-sku', 'sku-1', '--now', nowFor(good), writeFile(good)])).toEqual(everyone('wrong_source'));
+    expect(await verdicts(['--source', 'license-manager', '--product-sku', 'sku-1', '--now', nowFor(good), writeFile(legacy)])).toEqual(everyone('wrong_source'));
   });
 
   it('is valid verified 4 minutes before its iat (within the 5 minutes of skew), issued_in_future 6 minutes before', async () => {
@@ -364,7 +401,7 @@ describe('tokens the emulator minted defective, in files of the sidecar\'s shape
       const { Signature } = await register(meteringClient(emu), { ProductCode: PRODUCT, PublicKeyVersion: 1, Nonce: nonce });
       emu.setScenario({ badToken: null });
       const file = join(work, 'files', `${bad}.json`);
-      await writeEntitlement(file, { productCode: PRODUCT, publicKeyVersion: 1, nonce, signature: Signature as string, issuedAt: at.toISOString(), verifiedAt: at.toISOString(), publicKeyRotationTimestamp: null });
+      await writeEntitlement(file, { source: 'register-usage', productCode: PRODUCT, publicKeyVersion: 1, nonce, signature: Signature as string, issuedAt: at.toISOString(), verifiedAt: at.toISOString(), publicKeyRotationTimestamp: null });
       expect(await verdicts(ruArgs(file, { now: new Date(at.getTime() + 60_000).toISOString() }))).toEqual(everyone(EXPECTED[bad]));
     });
   }
@@ -425,14 +462,101 @@ describe('tokens signed with a key of the test\'s own', () => {
   });
 });
 
-describe('License Manager files (hand-written: the mode is not in the sidecar yet)', () => {
-  const FIXTURE = JSON.parse(readFileSync(join(RECIPES, 'testdata/license-manager.json'), 'utf8')) as Record<string, unknown> & { productSku: string; licenseArn: string };
+describe('the License Manager file the sidecar wrote against the emulator (a signed license, the issuer key configured)', () => {
+  /** The app's clock: a minute after License Manager confirmed the license. */
+  const at = () => new Date(Date.parse(contract.checkedAt) + 60_000).toISOString();
+  let issuerFile: string;
+  /** The arguments of an app of CONTRACT_SKU with the emulator's issuer key (`issuerKey: null`: none). */
+  const args = (file: string, o: { sku?: string; issuerKey?: string | null; now?: string } = {}) => {
+    const key = o.issuerKey === undefined ? issuerFile : o.issuerKey;
+    return ['--source', 'license-manager', '--product-sku', o.sku ?? CONTRACT_SKU, ...(key === null ? [] : ['--issuer-key', key]), '--now', o.now ?? at(), file];
+  };
+  beforeAll(() => {
+    issuerFile = writePem(emu.licenseIssuerPublicKeyPem);
+  });
+
+  it('carries the emulator\'s SignedToken, with AWS\'s sample claims and no product claim', () => {
+    const claims = payloadOf(contract.signedToken as string);
+    expect(claims).toMatchObject({ licenseArn: contract.licenseArn, checkoutType: 'PROVISIONAL' });
+    expect(Object.keys(claims)).not.toEqual(expect.arrayContaining(['productSku']));
+    expect(Object.keys(claims)).not.toEqual(expect.arrayContaining(['ProductSKU']));
+  });
+
+  it('is valid in every language with the issuer key, tokenVerified, all reporting the same license', async () => {
+    const all = await verifyAll(args(writeFile(contract)));
+    for (const language of LANGUAGES) {
+      expect(verdict(all[language]), language).toBe('valid');
+      expect(JSON.parse(all[language].stdout), language).toEqual({
+        valid: true,
+        source: 'license-manager',
+        productSku: CONTRACT_SKU,
+        licenseArn: contract.licenseArn,
+        checkoutType: contract.checkoutType,
+        entitlements: [{ name: 'PremiumTier', unit: 'None', value: null }],
+        issuedAt: contract.issuedAt,
+        expiration: contract.expiration,
+        stale: false,
+        tokenVerified: true,
+      });
+    }
+    const unverified = await verifyAll(args(writeFile(contract), { issuerKey: null }));
+    for (const language of LANGUAGES) expect(JSON.parse(unverified[language].stdout), language).toMatchObject({ valid: true, tokenVerified: false });
+  });
+
+  it('at its expiration: expired; for an app of another SKU: product_sku_mismatch; with the test\'s key as issuer key: signature', async () => {
+    expect(await verdicts(args(writeFile(contract), { now: contract.expiration }))).toEqual(everyone('expired'));
+    expect(await verdicts(args(writeFile(contract), { sku: '00000000-0000-4000-8000-000000000000' }))).toEqual(everyone('product_sku_mismatch'));
+    expect(await verdicts(args(writeFile(contract), { issuerKey: writePem(issuerPem) }))).toEqual(everyone('signature'));
+  });
+
+  it('tampered: its licenseArn edited, license_arn_mismatch; its token\'s signature flipped, signature; its token dropped, signed_token_missing', async () => {
+    expect(await verdicts(args(writeFile({ ...contract, licenseArn: `${contract.licenseArn}0` })))).toEqual(everyone('license_arn_mismatch'));
+    const [h, p, sig] = segments(contract.signedToken as string);
+    const bytes = Buffer.from(sig, 'base64url');
+    bytes[10] = (bytes[10] as number) ^ 0x01;
+    expect(await verdicts(args(writeFile({ ...contract, signedToken: `${h}.${p}.${bytes.toString('base64url')}` })))).toEqual(everyone('signature'));
+    expect(await verdicts(args(writeFile({ ...contract, signedToken: null })))).toEqual(everyone('signed_token_missing'));
+  });
+});
+
+describe('License Manager files of the sidecar\'s LicenseRecord shape, written here', () => {
+  const FINGERPRINT = 'aws:294406891311:AWS/Marketplace:issuer-fingerprint';
+  /** examples/verify/testdata/license-manager.json, typed as the sidecar writes it (src/entitlement/file.ts). */
+  const FIXTURE: LicenseRecord = {
+    source: 'license-manager',
+    productSku: '6b4f0d5e-4a8c-4f7e-9c1d-2e3f4a5b6c7d',
+    licenseArn: 'arn:aws:license-manager::294406891311:license:l-0123456789abcdef0123456789abcdef',
+    checkoutType: 'PROVISIONAL',
+    keyFingerprint: FINGERPRINT,
+    entitlements: [{ name: 'PremiumTier', unit: 'None', value: null }],
+    issuedAt: '2026-12-01T10:00:00.000Z',
+    expiration: '2026-12-01T11:00:00.000Z',
+    checkedAt: '2026-12-01T10:00:00.000Z',
+    stale: false,
+    signedToken: null,
+    signedTokenVerified: false,
+  };
   const SKU = FIXTURE.productSku;
+  const ARN = FIXTURE.licenseArn;
   const NOW = '2026-12-01T10:30:00Z';
-  const lmArgs = (file: string, extra: string[] = []) => ['--source', 'license-manager', '--product-sku', SKU, '--now', NOW, ...extra, file];
+  const NOW_S = Date.parse(NOW) / 1000;
+  const lmArgs = (file: string, extra: string[] = [], sku = SKU) => ['--source', 'license-manager', '--product-sku', sku, '--now', NOW, ...extra, file];
+  /** The fixture with `edits` (a field set to undefined is left out), as each verifier sees it. */
   const lm = (edits: Record<string, unknown> = {}, extra: string[] = []) => verdicts(lmArgs(writeFile({ ...FIXTURE, ...edits }), extra));
-  const signed = (claims: JWTPayload, alg = 'PS384', key = issuer.privateKey) => mintToken(key, { iat: Date.parse('2026-12-01T10:00:00Z') / 1000, ...claims }, alg);
-  const withIssuer = () => ['--issuer-key', writePem(issuerPem)];
+  /** A SignedToken of the issuer's key (PS384), with exactly `claims`: no iat unless given, as AWS's sample token. */
+  const signed = (claims: JWTPayload, alg = 'PS384', key = issuer.privateKey) => mintToken(key, claims, alg);
+  let issuerKeyFile: string;
+  const withIssuer = () => ['--issuer-key', issuerKeyFile];
+  /** The verdicts on the fixture carrying `token`, with the issuer key configured. */
+  const tokenVerdicts = async (token: string | Promise<string>) => lm({ signedToken: await token, signedTokenVerified: true }, withIssuer());
+  beforeAll(() => {
+    issuerKeyFile = writePem(issuerPem);
+  });
+
+  it('testdata/license-manager.json is that record, and the recipes pin the library\'s issuer fingerprint', () => {
+    expect(JSON.parse(readFileSync(join(RECIPES, 'testdata/license-manager.json'), 'utf8'))).toEqual(FIXTURE);
+    expect(AWS_MARKETPLACE_KEY_FINGERPRINT).toBe(FINGERPRINT);
+  });
 
   it('is valid and reports its tier, expiration and staleness, not cryptographically verified', async () => {
     const all = await verifyAll(lmArgs(writeFile(FIXTURE)));
@@ -442,7 +566,7 @@ describe('License Manager files (hand-written: the mode is not in the sidecar ye
         valid: true,
         source: 'license-manager',
         productSku: SKU,
-        licenseArn: FIXTURE.licenseArn,
+        licenseArn: ARN,
         checkoutType: 'PROVISIONAL',
         entitlements: [{ name: 'PremiumTier', unit: 'None', value: null }],
         issuedAt: '2026-12-01T10:00:00.000Z',
@@ -453,58 +577,206 @@ describe('License Manager files (hand-written: the mode is not in the sidecar ye
     }
   });
 
-  it('stale (the sidecar could not re-check, within its grace period): valid, reported stale', async () => {
-    const all = await verifyAll(lmArgs(writeFile({ ...FIXTURE, stale: true, entitlements: [{ name: 'Seats', unit: 'Count', value: '10' }] })));
+  it('stale (the sidecar could not re-check, within its grace period), PERPETUAL, a quantity: valid, reported as such', async () => {
+    const all = await verifyAll(lmArgs(writeFile({ ...FIXTURE, stale: true, checkoutType: 'PERPETUAL', entitlements: [{ name: 'Seats', unit: 'Count', value: '10' }] })));
     for (const language of LANGUAGES) {
-      expect(JSON.parse(all[language].stdout), language).toMatchObject({ valid: true, stale: true, entitlements: [{ name: 'Seats', unit: 'Count', value: '10' }] });
+      expect(JSON.parse(all[language].stdout), language).toMatchObject({ valid: true, stale: true, checkoutType: 'PERPETUAL', entitlements: [{ name: 'Seats', unit: 'Count', value: '10' }] });
     }
   });
 
-  it('past its expiration: expired', async () => {
-    expect(await lm({ expiration: '2026-12-01T10:30:00.000Z' })).toEqual(everyone('expired'));
-    expect(await lm({ expiration: '2026-12-01T10:30:01.000Z' })).toEqual(everyone('valid'));
+  it('past its expiration (until when the sidecar vouches for the license), PROVISIONAL or PERPETUAL: expired', async () => {
+    for (const checkoutType of ['PROVISIONAL', 'PERPETUAL']) {
+      expect(await lm({ checkoutType, expiration: '2026-12-01T10:30:00.000Z' }), checkoutType).toEqual(everyone('expired'));
+      expect(await lm({ checkoutType, expiration: '2026-12-01T10:30:00.001Z' }), checkoutType).toEqual(everyone('valid'));
+    }
+    // A perpetual license's seat does not end, but the file's word on it does: the sidecar is gone.
+    expect(await lm({ checkoutType: 'PERPETUAL', expiration: '2026-12-01T09:30:00.000Z', stale: true })).toEqual(everyone('expired'));
   });
 
   it('for another product SKU than the app\'s: product_sku_mismatch', async () => {
     expect(await lm({ productSku: '00000000-0000-4000-8000-000000000000' })).toEqual(everyone('product_sku_mismatch'));
   });
 
-  it('a license not issued by AWS Marketplace (another key fingerprint): key_fingerprint_mismatch', async () => {
+  it('a license not issued by AWS Marketplace (another key fingerprint, or an empty one): key_fingerprint_mismatch', async () => {
     expect(await lm({ keyFingerprint: 'aws:111122223333:Buyer/Self:issuer-fingerprint' })).toEqual(everyone('key_fingerprint_mismatch'));
+    expect(await lm({ keyFingerprint: '' })).toEqual(everyone('key_fingerprint_mismatch'));
+  });
+
+  it('the SKU is checked before the fingerprint, the fingerprint before the expiration', async () => {
+    expect(await lm({ productSku: 'another', keyFingerprint: 'x', expiration: '2020-01-01T00:00:00Z' })).toEqual(everyone('product_sku_mismatch'));
+    expect(await lm({ keyFingerprint: 'x', expiration: '2020-01-01T00:00:00Z' })).toEqual(everyone('key_fingerprint_mismatch'));
   });
 
   it('read by an app that expects a RegisterUsage file: wrong_source', async () => {
     expect(await verdicts(ruArgs(writeFile(FIXTURE), { now: NOW }))).toEqual(everyone('wrong_source'));
   });
 
-  it('without entitlements, with an expiration that is no time, with a string for stale: malformed', async () => {
-    const { entitlements: _, ...without } = FIXTURE;
-    expect(await verdicts(lmArgs(writeFile(without)))).toEqual(everyone('malformed'));
-    expect(await lm({ expiration: 'tomorrow' })).toEqual(everyone('malformed'));
-    expect(await lm({ stale: 'false' })).toEqual(everyone('malformed'));
+  const long = (n: number, c = 'a') => c.repeat(n);
+  const entitlement = { name: 'PremiumTier', unit: 'None', value: null };
+  const MALFORMED: [string, Record<string, unknown>][] = [
+    ['no productSku', { productSku: undefined }],
+    ['an empty productSku', { productSku: '' }],
+    ['a productSku of 2049 characters', { productSku: long(2049) }],
+    ['no licenseArn', { licenseArn: undefined }],
+    ['an empty licenseArn', { licenseArn: '' }],
+    ['a licenseArn of 2049 characters', { licenseArn: long(2049) }],
+    ['a licenseArn that is a number', { licenseArn: 7 }],
+    ['no checkoutType', { checkoutType: undefined }],
+    ['checkoutType FLOATING', { checkoutType: 'FLOATING' }],
+    ['checkoutType in lower case', { checkoutType: 'provisional' }],
+    ['checkoutType null', { checkoutType: null }],
+    ['no keyFingerprint', { keyFingerprint: undefined }],
+    ['keyFingerprint null', { keyFingerprint: null }],
+    ['no entitlements', { entitlements: undefined }],
+    ['no entitlement in the list', { entitlements: [] }],
+    ['101 entitlements', { entitlements: Array.from({ length: 101 }, (_, i) => ({ ...entitlement, name: `E${i}` })) }],
+    ['entitlements that are an object', { entitlements: entitlement }],
+    ['an entitlement that is null', { entitlements: [null] }],
+    ['an entitlement that is an array', { entitlements: [['PremiumTier', 'None', null]] }],
+    ['an entitlement without name', { entitlements: [{ unit: 'None', value: null }] }],
+    ['an empty entitlement name', { entitlements: [{ ...entitlement, name: '' }] }],
+    ['an entitlement name of 256 UTF-16 code units (128 emoji)', { entitlements: [{ ...entitlement, name: long(128, '\u{1F600}') }] }],
+    ['an entitlement without unit', { entitlements: [{ name: 'PremiumTier', value: null }] }],
+    ['an entitlement unit of 65 characters', { entitlements: [{ ...entitlement, unit: long(65) }] }],
+    ['an entitlement without value (a tier says null)', { entitlements: [{ name: 'PremiumTier', unit: 'None' }] }],
+    ['an empty entitlement value', { entitlements: [{ ...entitlement, value: '' }] }],
+    ['an entitlement value of 65 characters', { entitlements: [{ ...entitlement, value: long(65, '9') }] }],
+    ['an entitlement value that is a number', { entitlements: [{ name: 'Seats', unit: 'Count', value: 10 }] }],
+    ['no checkedAt', { checkedAt: undefined }],
+    ['a checkedAt that is no time', { checkedAt: 'yesterday' }],
+    ['a checkedAt with a space for T', { checkedAt: '2026-12-01 10:00:00Z' }],
+    ['a checkedAt without a zone', { checkedAt: '2026-12-01T10:00:00' }],
+    ['a checkedAt in HTTP form', { checkedAt: 'Tue, 01 Dec 2026 10:00:00 GMT' }],
+    ['a checkedAt that is epoch milliseconds', { checkedAt: 1796119200000 }],
+    ['a checkedAt in month 13', { checkedAt: '2026-13-01T10:00:00Z' }],
+    ['a checkedAt on day 32', { checkedAt: '2026-12-32T10:00:00Z' }],
+    ['a checkedAt at 24:00:01', { checkedAt: '2026-12-01T24:00:01Z' }],
+    ['a checkedAt with a leap second', { checkedAt: '2026-12-31T23:59:60Z' }],
+    ['a checkedAt with an offset of 24 hours', { checkedAt: '2026-12-01T10:00:00+24:00' }],
+    ['a checkedAt in Arabic-Indic digits', { checkedAt: '\u0662\u0660\u0662\u0666-12-01T10:00:00Z' }],
+    ['no expiration', { expiration: undefined }],
+    ['an expiration that is no time', { expiration: 'tomorrow' }],
+    ['no stale', { stale: undefined }],
+    ['stale as a string', { stale: 'false' }],
+    ['stale null', { stale: null }],
+    ['stale as 0', { stale: 0 }],
+    ['no signedToken (null says there is none)', { signedToken: undefined }],
+    ['a signedToken that is a number', { signedToken: 5 }],
+    ['a signedToken that is an object', { signedToken: { alg: 'PS384' } }],
+  ];
+  it.each(MALFORMED)('%s: malformed', async (_name, edits) => {
+    expect(await lm(edits)).toEqual(everyone('malformed'));
   });
 
-  it('a signedToken verified with the issuer key (PS384): valid, tokenVerified', async () => {
-    const signedToken = await signed({ productSku: SKU, licenseArn: FIXTURE.licenseArn });
-    const all = await verifyAll(lmArgs(writeFile({ ...FIXTURE, signedToken }), withIssuer()));
-    for (const language of LANGUAGES) expect(JSON.parse(all[language].stdout), language).toMatchObject({ valid: true, tokenVerified: true });
-    // Without the issuer key it is only reported.
-    const unverified = await verifyAll(lmArgs(writeFile({ ...FIXTURE, signedToken })));
-    for (const language of LANGUAGES) expect(JSON.parse(unverified[language].stdout), language).toMatchObject({ valid: true, tokenVerified: false });
+  it('at the limits: 100 entitlements, a name of 255 UTF-16 code units, a unit and value of 64, a SKU and ARN of 2048: valid', async () => {
+    expect(await lm({ entitlements: Array.from({ length: 100 }, (_, i) => ({ ...entitlement, name: `E${i}` })) })).toEqual(everyone('valid'));
+    expect(await lm({ entitlements: [{ name: `${long(127, '\u{1F600}')}x`, unit: long(64), value: long(64, '9') }] })).toEqual(everyone('valid'));
+    const sku = long(2048, 's');
+    expect(await verdicts(lmArgs(writeFile({ ...FIXTURE, productSku: sku, licenseArn: long(2048) }), [], sku))).toEqual(everyone('valid'));
   });
 
-  it('the issuer key configured and no signedToken: signed_token_missing', async () => {
-    expect(await lm({}, withIssuer())).toEqual(everyone('signed_token_missing'));
+  it('instants read as the library reads them (JavaScript\'s Date.parse): case, offsets, milliseconds, and its calendar', async () => {
+    const instants = [
+      '2026-12-01t11:00:00z',
+      '2026-12-01T16:30:00+05:30',
+      '2026-12-01T01:00:00-09:59',
+      '2026-12-01T11:00:00.123456789Z',
+      '2026-12-01T11:00:00.5Z',
+      // Date.parse takes day 31 of any month and 24:00:00; RFC 3339 does not (see examples/verify/README.md).
+      '2026-11-31T11:00:00Z',
+      '2026-12-01T24:00:00.000Z',
+    ];
+    for (const expiration of instants) {
+      const all = await verifyAll(lmArgs(writeFile({ ...FIXTURE, expiration, checkedAt: expiration })));
+      const library = new Date(Date.parse(expiration)).toISOString();
+      for (const language of LANGUAGES) expect(JSON.parse(all[language].stdout), `${language} ${expiration}`).toMatchObject({ valid: true, expiration: library });
+    }
+    // The fraction is cut to milliseconds, not rounded: 10:30:00.0009 is 10:30:00.000, the app's now.
+    expect(await lm({ expiration: '2026-12-01T10:30:00.0009Z' })).toEqual(everyone('expired'));
   });
 
-  it('a signedToken of PS256, of another key, for another license or SKU, or without licenseArn', async () => {
-    const claims = { productSku: SKU, licenseArn: FIXTURE.licenseArn };
-    expect(await lm({ signedToken: await signed(claims, 'PS256') }, withIssuer())).toEqual(everyone('algorithm'));
-    expect(await lm({ signedToken: await signed(claims, 'PS384', own.privateKey) }, withIssuer())).toEqual(everyone('signature'));
-    expect(await lm({ signedToken: await signed({ ...claims, licenseArn: `${FIXTURE.licenseArn}0` }) }, withIssuer())).toEqual(everyone('license_arn_mismatch'));
-    expect(await lm({ signedToken: await signed({ ...claims, ProductSKU: 'another' }) }, withIssuer())).toEqual(everyone('claims_conflict'));
-    expect(await lm({ signedToken: await signed({ productSku: 'another', licenseArn: FIXTURE.licenseArn }) }, withIssuer())).toEqual(everyone('product_sku_mismatch'));
-    expect(await lm({ signedToken: await signed({ productSku: SKU }) }, withIssuer())).toEqual(everyone('claims_missing'));
+  describe('with the issuer key configured: the SignedToken', () => {
+    /** The claims the project's emulator signs, as AWS's sample token carries them: no product claim, no iat or exp. */
+    const SAMPLE = {
+      licenseArn: ARN,
+      licenseConsumptionToken: 'lct-0123456789abcdef',
+      entitlementsAllowed: [{ name: 'PremiumTier', unit: 'None' }],
+      nodeId: 'pod-0123',
+      checkoutType: 'PROVISIONAL',
+      issuedAt: '2026-12-01T10:00:00',
+      expiration: '2026-12-01T11:00:00',
+    };
+
+    it('with the claims of AWS\'s sample token (licenseArn, no product claim): valid, tokenVerified; without the key only reported', async () => {
+      const signedToken = await signed(SAMPLE);
+      const all = await verifyAll(lmArgs(writeFile({ ...FIXTURE, signedToken, signedTokenVerified: true }), withIssuer()));
+      for (const language of LANGUAGES) expect(JSON.parse(all[language].stdout), language).toMatchObject({ valid: true, tokenVerified: true });
+      const unverified = await verifyAll(lmArgs(writeFile({ ...FIXTURE, signedToken, signedTokenVerified: true })));
+      for (const language of LANGUAGES) expect(JSON.parse(unverified[language].stdout), language).toMatchObject({ valid: true, tokenVerified: false });
+    });
+
+    const CASES: [string, () => Promise<string>, string][] = [
+      ['licenseArn alone', () => signed({ licenseArn: ARN }), 'valid'],
+      ['LicenseArn (PascalCase) alone', () => signed({ LicenseArn: ARN }), 'valid'],
+      ['both spellings of licenseArn, agreeing', () => signed({ licenseArn: ARN, LicenseArn: ARN }), 'valid'],
+      ['a productSku claim equal to the file\'s', () => signed({ licenseArn: ARN, productSku: SKU }), 'valid'],
+      ['a ProductSKU claim equal to the file\'s', () => signed({ licenseArn: ARN, ProductSKU: SKU }), 'valid'],
+      ['an iat half an hour ago, an exp ahead', () => signed({ licenseArn: ARN, iat: NOW_S - 1800, exp: NOW_S + 1 }), 'valid'],
+      ['an iat 4 minutes ahead (within the 5 minutes of skew)', () => signed({ licenseArn: ARN, iat: NOW_S + 240 }), 'valid'],
+      ['no licenseArn', () => signed({ productSku: SKU }), 'claims_missing'],
+      ['no claims at all', () => signed({}), 'claims_missing'],
+      ['no licenseArn and another product (the license is checked first)', () => signed({ productSku: 'another' }), 'claims_missing'],
+      ['another license', () => signed({ licenseArn: `${ARN}0` }), 'license_arn_mismatch'],
+      ['another license and another product (the license is checked first)', () => signed({ licenseArn: `${ARN}0`, productSku: 'another' }), 'license_arn_mismatch'],
+      ['a productSku claim for another product', () => signed({ ...SAMPLE, productSku: 'another' }), 'product_sku_mismatch'],
+      ['a ProductSKU claim for another product', () => signed({ licenseArn: ARN, ProductSKU: 'another' }), 'product_sku_mismatch'],
+      ['a product claim that is a number', () => signed({ licenseArn: ARN, productSku: 7 }), 'product_sku_mismatch'],
+      ['licenseArn and LicenseArn disagreeing', () => signed({ licenseArn: ARN, LicenseArn: `${ARN}0` }), 'claims_conflict'],
+      ['productSku and ProductSKU disagreeing', () => signed({ licenseArn: ARN, productSku: SKU, ProductSKU: 'another' }), 'claims_conflict'],
+      ['a licenseArn that is a number', () => signed({ licenseArn: 7 }), 'claims_invalid'],
+      // As the library reads claims (`camel ?? pascal`): a camelCase null is no claim, a PascalCase null a value.
+      ['licenseArn null', () => signed({ licenseArn: null }), 'claims_missing'],
+      ['LicenseArn null', () => signed({ LicenseArn: null }), 'claims_invalid'],
+      ['licenseArn null, LicenseArn the license', () => signed({ licenseArn: null, LicenseArn: ARN }), 'claims_conflict'],
+      ['productSku null', () => signed({ licenseArn: ARN, productSku: null }), 'valid'],
+      ['ProductSKU null', () => signed({ licenseArn: ARN, ProductSKU: null }), 'product_sku_mismatch'],
+      ['an iat 10 minutes ahead', () => signed({ licenseArn: ARN, iat: NOW_S + 600 }), 'issued_in_future'],
+      ['an iat 10 minutes ahead for another product (the claims are checked first)', () => signed({ licenseArn: ARN, productSku: 'another', iat: NOW_S + 600 }), 'product_sku_mismatch'],
+      ['an iat that is a string', () => signed({ licenseArn: ARN, iat: String(NOW_S) as unknown as number }), 'claims_invalid'],
+      ['an iat no Date can hold', () => signed({ licenseArn: ARN, iat: 1e300 }), 'claims_invalid'],
+      ['an exp that has passed', () => signed({ licenseArn: ARN, exp: NOW_S }), 'expired'],
+      ['an nbf still ahead', () => signed({ licenseArn: ARN, nbf: NOW_S + 60 }), 'expired'],
+      ['an exp passed, for another license (exp and nbf are checked first)', () => signed({ licenseArn: `${ARN}0`, exp: NOW_S - 60 }), 'expired'],
+      ['PS256', () => signed({ licenseArn: ARN }, 'PS256'), 'algorithm'],
+      ['RS384', () => signed({ licenseArn: ARN }, 'RS384'), 'algorithm'],
+      ['alg none', async () => `${b64({ alg: 'none' })}.${b64({ licenseArn: ARN })}.`, 'algorithm'],
+      ['signed by another key', () => signed({ licenseArn: ARN }, 'PS384', own.privateKey), 'signature'],
+      ['not a JWT', async () => 'not a jwt', 'malformed'],
+      ['an empty string', async () => '', 'malformed'],
+    ];
+    it.each(CASES)('%s: %s', async (_name, token, expected) => {
+      expect(await tokenVerdicts(token())).toEqual(everyone(expected));
+    });
+
+    it('PSS with the salt of SHA-384 (48 bytes): valid; with 0 or 64: signature', async () => {
+      const input = `${b64({ alg: 'PS384', typ: 'JWT' })}.${b64({ licenseArn: ARN })}`;
+      for (const [saltLength, expected] of [[48, 'valid'], [0, 'signature'], [64, 'signature']] as const) {
+        const sig = sign('sha384', Buffer.from(input), { key: issuer.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength });
+        expect(await tokenVerdicts(`${input}.${sig.toString('base64url')}`), `salt ${saltLength}`).toEqual(everyone(expected));
+      }
+    });
+
+    it('its signature re-spelled in the unused bits of the last character: malformed', async () => {
+      const [h, p, s] = segments(await signed({ licenseArn: ARN }));
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const respelled = `${s.slice(0, -1)}${alphabet[alphabet.indexOf(s.at(-1) as string) ^ 0x01]}`;
+      expect(Buffer.from(respelled, 'base64url')).toEqual(Buffer.from(s, 'base64url'));
+      expect(await tokenVerdicts(`${h}.${p}.${respelled}`)).toEqual(everyone('malformed'));
+    });
+
+    it('none in the file (signedToken null): signed_token_missing', async () => {
+      expect(await lm({}, withIssuer())).toEqual(everyone('signed_token_missing'));
+    });
   });
 });
 

@@ -58,7 +58,7 @@ var (
 	ps384 = &jwt.SigningMethodRSAPSS{SigningMethodRSA: jwt.SigningMethodPS384.SigningMethodRSA, Options: &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}}
 
 	b64url  = regexp.MustCompile(`^[A-Za-z0-9_-]*$`)
-	rfc3339 = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$`)
+	rfc3339 = regexp.MustCompile(`^(?i)(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|([+-])(\d\d):(\d\d))$`)
 	digits  = regexp.MustCompile(`^[0-9]{1,10}$`)
 )
 
@@ -73,7 +73,7 @@ type Config struct {
 	ProductSKU string         // license-manager: your product SKU
 	IssuerKey  *rsa.PublicKey // license-manager: the issuer's key; nil = the signedToken is not verified
 
-	Now time.Time // zero = time.Now()
+	Now time.Time // zero = time.Now(); used to the millisecond, as the sidecar's library (JavaScript's Date)
 }
 
 // Entitlement is what a verified file says.
@@ -85,11 +85,12 @@ type Entitlement struct {
 
 	ProductSKU   string
 	LicenseArn   string
-	CheckoutType string
+	CheckoutType string // PROVISIONAL or PERPETUAL
 	Entitlements []LicenseEntitlement
-	Issued       string // license-manager: the file's issuedAt
-	Expiration   time.Time
-	Stale        bool // the sidecar could not re-check the license; it is within its grace period
+	Issued       string    // license-manager: the file's issuedAt
+	CheckedAt    time.Time // when License Manager last confirmed the license
+	Expiration   time.Time // until when the file vouches for the license (the sidecar keeps moving it)
+	Stale        bool      // the sidecar could not re-check the license; it is within its grace period
 
 	TokenVerified bool // a signed token was verified (always, for register-usage)
 }
@@ -131,6 +132,7 @@ func VerifyFile(path string, cfg Config) (*Entitlement, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
+	now = now.Truncate(time.Millisecond)
 	expected := cfg.Source
 	if expected == "" {
 		expected = RegisterUsage
@@ -209,20 +211,19 @@ func licenseManager(path string, record map[string]any, cfg Config, now time.Tim
 	if cfg.ProductSKU == "" {
 		return nil, errors.New("entitlement: Config.ProductSKU is required for license-manager files")
 	}
-	sku, ok1 := record["productSku"].(string)
-	arn, ok2 := record["licenseArn"].(string)
+	sku, ok1 := text(record["productSku"], 2048)
+	arn, ok2 := text(record["licenseArn"], 2048)
+	checkoutType, _ := record["checkoutType"].(string)
 	fingerprint, ok3 := record["keyFingerprint"].(string)
-	stale, ok4 := record["stale"].(bool)
+	entitlements, ok4 := licenseEntitlements(record["entitlements"])
+	checkedAt, ok5 := instantOf(record["checkedAt"])
+	expiration, ok6 := instantOf(record["expiration"])
+	stale, ok7 := record["stale"].(bool)
 	signed, hasSigned := record["signedToken"]
 	token, isString := signed.(string)
-	entitlements, ok5 := licenseEntitlements(record["entitlements"])
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !hasSigned || (signed != nil && !isString) {
-		return nil, fail("malformed", "%s lacks productSku, licenseArn, keyFingerprint, entitlements, stale or signedToken", path)
-	}
-	expirationText, _ := record["expiration"].(string)
-	expiration, ok := instant(expirationText)
-	if !ok {
-		return nil, fail("malformed", "%s: expiration is not an RFC 3339 time", path)
+	if !ok1 || !ok2 || (checkoutType != "PROVISIONAL" && checkoutType != "PERPETUAL") || !ok3 || !ok4 || !ok5 || !ok6 || !ok7 ||
+		!hasSigned || (signed != nil && !isString) {
+		return nil, fail("malformed", "%s lacks or mangles productSku, licenseArn, checkoutType, keyFingerprint, entitlements, checkedAt, expiration, stale or signedToken", path)
 	}
 	if sku != cfg.ProductSKU {
 		return nil, fail("product_sku_mismatch", "%s is for product SKU %s, expected %s", path, sku, cfg.ProductSKU)
@@ -230,8 +231,9 @@ func licenseManager(path string, record map[string]any, cfg Config, now time.Tim
 	if fingerprint != AWSMarketplaceFingerprint {
 		return nil, fail("key_fingerprint_mismatch", "%s: the license was not issued by AWS Marketplace (%s)", path, fingerprint)
 	}
+	// Past its expiration the sidecar that kept the file current is gone (or the license has ended).
 	if !expiration.After(now) {
-		return nil, fail("expired", "%s: the license check expired at %s", path, expirationText)
+		return nil, fail("expired", "%s vouched for the license until %s", path, ISOMillis(expiration))
 	}
 	verified := false
 	if cfg.IssuerKey != nil {
@@ -242,26 +244,26 @@ func licenseManager(path string, record map[string]any, cfg Config, now time.Tim
 		if err != nil {
 			return nil, err
 		}
-		if v, err := stringClaim(claims, "productSku", "ProductSKU"); err != nil {
-			return nil, err
-		} else if v != sku {
-			return nil, fail("product_sku_mismatch", "the signed token's productSku differs from the file's")
-		}
 		if v, err := stringClaim(claims, "licenseArn", "LicenseArn"); err != nil {
 			return nil, err
 		} else if v != arn {
 			return nil, fail("license_arn_mismatch", "the signed token's licenseArn differs from the file's")
+		}
+		// AWS's sample token has no product claim; one that is there must name this product.
+		if v, present, err := claimValue(claims, "productSku", "ProductSKU"); err != nil {
+			return nil, err
+		} else if present && !same(v, sku) {
+			return nil, fail("product_sku_mismatch", "the signed token's product claim differs from the file's productSku")
 		}
 		if _, err := checkIssuedAt(claims, now); err != nil {
 			return nil, err
 		}
 		verified = true
 	}
-	checkoutType, _ := record["checkoutType"].(string)
 	issued, _ := record["issuedAt"].(string)
 	return &Entitlement{
 		Source: LicenseManager, ProductSKU: sku, LicenseArn: arn, CheckoutType: checkoutType, Entitlements: entitlements,
-		Issued: issued, Expiration: expiration, Stale: stale, TokenVerified: verified,
+		Issued: issued, CheckedAt: checkedAt, Expiration: expiration, Stale: stale, TokenVerified: verified,
 	}, nil
 }
 
@@ -349,7 +351,7 @@ func checkIssuedAt(claims map[string]any, now time.Time) (*time.Time, error) {
 	if !(math.Abs(iat) <= maxEpochSeconds) { // also NaN and infinities
 		return nil, fail("claims_invalid", "iat %v is not a representable time", iat)
 	}
-	nowSeconds := float64(now.UnixNano()) / 1e9
+	nowSeconds := float64(now.UnixMilli()) / 1000
 	issued := time.UnixMilli(int64(math.Round(iat * 1000))).UTC()
 	if iat > nowSeconds+MaxSkew.Seconds() {
 		return nil, fail("issued_in_future", "the token was issued at %s, more than %v ahead", issued.Format(time.RFC3339), MaxSkew)
@@ -357,36 +359,38 @@ func checkIssuedAt(claims map[string]any, now time.Time) (*time.Time, error) {
 	return &issued, nil
 }
 
-// claim reads a claim under any of its spellings (camelCase as AWS's sample code reads it, PascalCase as
-// its API reference shows it); two spellings with different values are refused. Claims are read from a
-// map on purpose: encoding/json matches struct fields case-insensitively and lets the last spelling win.
-func claim(claims map[string]any, names ...string) (any, error) {
-	var found any
-	have := false
-	for _, name := range names {
-		v, ok := claims[name]
-		if !ok {
-			continue
-		}
-		if have && !same(found, v) {
-			return nil, fail("claims_conflict", "the token spells %s twice with different values", names[0])
-		}
-		found, have = v, true
+// claimValue reads a claim as the package's library does: camelCase as AWS's sample code reads it,
+// PascalCase as its API reference shows it; two spellings with different values are refused; a camelCase
+// null counts as absent (JavaScript's `camel ?? pascal`). Claims are read from a map on purpose:
+// encoding/json matches struct fields case-insensitively and lets the last spelling win.
+func claimValue(claims map[string]any, camel, pascal string) (any, bool, error) {
+	a, hasA := claims[camel]
+	b, hasB := claims[pascal]
+	if hasA && hasB && !same(a, b) {
+		return nil, false, fail("claims_conflict", "the token spells %s twice with different values", camel)
 	}
-	if !have {
-		return nil, fail("claims_missing", "the token has no %s claim", names[0])
+	if hasA && a != nil {
+		return a, true, nil
 	}
-	return found, nil
+	return b, hasB, nil
 }
 
-func stringClaim(claims map[string]any, names ...string) (string, error) {
-	v, err := claim(claims, names...)
+func claim(claims map[string]any, camel, pascal string) (any, error) {
+	v, present, err := claimValue(claims, camel, pascal)
+	if err == nil && !present {
+		err = fail("claims_missing", "the token has no %s claim", camel)
+	}
+	return v, err
+}
+
+func stringClaim(claims map[string]any, camel, pascal string) (string, error) {
+	v, err := claim(claims, camel, pascal)
 	if err != nil {
 		return "", err
 	}
 	s, ok := v.(string)
 	if !ok {
-		return "", fail("claims_invalid", "the %s claim is not a string", names[0])
+		return "", fail("claims_invalid", "the %s claim is not a string", camel)
 	}
 	return s, nil
 }
@@ -448,9 +452,11 @@ func jsonObject(data []byte) (map[string]any, bool) {
 	return m, ok
 }
 
+// licenseEntitlements reads one to 100 entitlements, each with its name, unit and value (null for a
+// tier) spelled out.
 func licenseEntitlements(v any) ([]LicenseEntitlement, bool) {
 	list, ok := v.([]any)
-	if !ok {
+	if !ok || len(list) == 0 || len(list) > 100 {
 		return nil, false
 	}
 	out := make([]LicenseEntitlement, 0, len(list))
@@ -459,20 +465,38 @@ func licenseEntitlements(v any) ([]LicenseEntitlement, bool) {
 		if !ok {
 			return nil, false
 		}
-		name, ok1 := e["name"].(string)
-		unit, ok2 := e["unit"].(string)
+		name, ok1 := text(e["name"], 255)
+		unit, ok2 := text(e["unit"], 64)
+		raw, hasValue := e["value"]
 		var value *string
-		if s, isString := e["value"].(string); isString {
+		if s, ok := text(raw, 64); ok {
 			value = &s
-		} else if e["value"] != nil {
+		} else if raw != nil {
 			return nil, false
 		}
-		if !ok1 || !ok2 {
+		if !ok1 || !ok2 || !hasValue {
 			return nil, false
 		}
 		out = append(out, LicenseEntitlement{Name: name, Unit: unit, Value: value})
 	}
 	return out, true
+}
+
+// text is a non-empty string of at most max characters as JavaScript counts them (UTF-16 code units),
+// as the library's limits do.
+func text(v any, max int) (string, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return "", false
+	}
+	n := 0
+	for _, r := range s {
+		n++
+		if r > 0xFFFF { // two UTF-16 code units
+			n++
+		}
+	}
+	return s, n > 0 && n <= max
 }
 
 func canonical(segment string) bool {
@@ -483,16 +507,47 @@ func canonical(segment string) bool {
 	return err == nil && base64.RawURLEncoding.EncodeToString(decoded) == segment
 }
 
-// ParseTime reads an RFC 3339 time with a zone, as the sidecar writes them.
+// ParseTime reads an RFC 3339 time with a zone, as the sidecar writes them (see instant).
 func ParseTime(text string) (time.Time, bool) {
 	return instant(text)
 }
 
-func instant(text string) (time.Time, bool) {
-	text = strings.ToUpper(text)
-	if !rfc3339.MatchString(text) {
+func instantOf(v any) (time.Time, bool) {
+	s, ok := v.(string)
+	if !ok {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(time.RFC3339Nano, text)
-	return t, err == nil
+	return instant(s)
+}
+
+// instant reads an RFC 3339 time with a zone as the sidecar's library reads it (JavaScript's
+// Date.parse): the fraction cut to milliseconds, a day up to 31 in any month (30 February 2026 is 2 March),
+// 24:00:00 the next midnight, an offset up to 23:59.
+func instant(text string) (time.Time, bool) {
+	m := rfc3339.FindStringSubmatch(text)
+	if m == nil {
+		return time.Time{}, false
+	}
+	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
+	year, month, day, hour, minute, second := n(1), n(2), n(3), n(4), n(5), n(6)
+	offHour, offMinute := 0, 0
+	if m[9] != "" {
+		offHour, offMinute = n(10), n(11)
+	}
+	midnight := hour == 24 && minute == 0 && second == 0 && strings.Trim(m[7], "0") == ""
+	if month < 1 || month > 12 || day < 1 || day > 31 || (hour > 23 && !midnight) || minute > 59 || second > 59 || offHour > 23 || offMinute > 59 {
+		return time.Time{}, false
+	}
+	millis, _ := strconv.Atoi((m[7] + "000")[:3])
+	offset := time.Duration(offHour*60+offMinute) * time.Minute
+	if m[9] == "-" {
+		offset = -offset
+	}
+	// time.Date normalizes: day 31 of a 30-day month is the 1st of the next, hour 24 the next day.
+	return time.Date(year, time.Month(month), day, hour, minute, second, millis*int(time.Millisecond), time.UTC).Add(-offset), true
+}
+
+// ISOMillis formats an instant as the sidecar does (JavaScript's toISOString).
+func ISOMillis(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 }

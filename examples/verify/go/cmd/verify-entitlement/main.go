@@ -110,7 +110,7 @@ func result(e *entitlement.Entitlement) map[string]any {
 		return map[string]any{
 			"valid": true, "source": e.Source, "productSku": e.ProductSKU, "licenseArn": e.LicenseArn,
 			"checkoutType": orNull(e.CheckoutType), "entitlements": e.Entitlements, "issuedAt": orNull(e.Issued),
-			"expiration": e.Expiration.UTC().Format("2006-01-02T15:04:05.000Z07:00"), "stale": e.Stale, "tokenVerified": e.TokenVerified,
+			"expiration": entitlement.ISOMillis(e.Expiration), "stale": e.Stale, "tokenVerified": e.TokenVerified,
 		}
 	}
 	var issuedAt any
