@@ -52,7 +52,8 @@ const instant = (v: unknown): Date | undefined => {
  * What it proves is limited, and says so: licenses AWS Marketplace issues carry no signature an app can
  * check, so without `licensePublicKey` this checks that the file is well-formed, for this product, pinned
  * to AWS Marketplace as issuer, with a seat that has not ended, not that the sidecar wrote it. With
- * `licensePublicKey` the SignedToken must verify (PS384) and name this license or SKU.
+ * `licensePublicKey` the SignedToken must verify (PS384) and name this license (and, if it names a
+ * product, this SKU).
  */
 export async function checkLicenseEntitlementFile(path: string, options: CheckLicenseFileOptions): Promise<LicenseEntitlement> {
   // The caller's arguments first: a key that is no key is a programming error, not a file's fault.
@@ -71,6 +72,9 @@ export async function checkLicenseEntitlementFile(path: string, options: CheckLi
     throw new EntitlementFileError('malformed', `${path} is not JSON`, { cause: err });
   }
   if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new EntitlementFileError('malformed', `${path} is not a JSON object`);
+  if (record.source !== 'license-manager' && record.source !== 'register-usage' && record.source !== undefined) {
+    throw new EntitlementFileError('malformed', `${path} has a source that is neither register-usage nor license-manager`);
+  }
   if (record.source !== 'license-manager') {
     throw new EntitlementFileError('wrong_source', `${path} is not a contract product's file (source ${JSON.stringify(record.source ?? null)}, expected "license-manager")`);
   }

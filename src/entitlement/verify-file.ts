@@ -53,6 +53,9 @@ export async function verifyEntitlementFile(path: string, options: VerifyEntitle
   }
   if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new EntitlementFileError('malformed', `${path} is not a JSON object`);
   // Files written before `source` existed have none; a contract product's file is refused by name.
+  if (record.source !== undefined && record.source !== 'register-usage' && record.source !== 'license-manager') {
+    throw new EntitlementFileError('malformed', `${path} has a source that is neither register-usage nor license-manager`);
+  }
   if (record.source !== undefined && record.source !== 'register-usage') {
     throw new EntitlementFileError('wrong_source', `${path} is not an hourly product's file (source ${JSON.stringify(record.source)}, expected "register-usage"); check a contract product's file with checkLicenseEntitlementFile`);
   }

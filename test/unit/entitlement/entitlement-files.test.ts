@@ -83,6 +83,7 @@ describe('checkLicenseEntitlementFile', () => {
     ['a seat past its expiration (the sidecar is gone)', license({ expiration: '2027-06-15T12:15:00.000Z' }), 'expired'],
     ['an hourly product file', { source: 'register-usage', productCode: 'p', publicKeyVersion: 1, nonce: 'n', signature: 's' }, 'wrong_source'],
     ['a file without source', { productCode: 'p', publicKeyVersion: 1, nonce: 'n', signature: 's' }, 'wrong_source'],
+    ['a source that is no source', license({ source: 'marketplace' }), 'malformed'],
     ['no entitlements', license({ entitlements: [] }), 'malformed'],
     ['an entitlement without unit', license({ entitlements: [{ name: 'PremiumTier', value: null }] }), 'malformed'],
     ['an unreadable expiration', license({ expiration: 'soon' }), 'malformed'],
@@ -143,6 +144,7 @@ describe('checkLicenseEntitlementFile', () => {
 describe('verifyEntitlementFile refuses what is not an hourly product file', () => {
   it.each([
     ['a contract product file', license(), 'wrong_source'],
+    ['a source that is no source', { source: 7, productCode: 'p', publicKeyVersion: 1, nonce: 'n', signature: 's' }, 'malformed'],
     ['JSON null', null, 'malformed'],
     ['an array', [], 'malformed'],
     ['a number', 7, 'malformed'],
