@@ -3,12 +3,14 @@
 // not pay for the AWS SDK, and the sidecar need not parse the emulator.
 import { sidecarVersion } from '../shared/version.js';
 
-export const COMMANDS = ['run', 'check', 'verify', 'emulator', 'version', 'help'] as const;
+export const COMMANDS = ['run', 'register', 'check', 'verify', 'emulator', 'version', 'help'] as const;
 
 const USAGE = `Usage: entitlement-sidecar [command] [--flag value ...]
 
 Commands:
   run        (default) call RegisterUsage, verify the token, write the entitlement file, serve /healthz
+  register   init mode for hourly products without usage metering: the same, once, then exit
+             (0 entitled, 3 not entitled, 4 platform not supported, 5 misconfigured, 6 failed)
   check      exit 0 if the local /healthz answers 200, else 1 (for health checks without a shell)
   verify     re-verify an entitlement file offline with the product's public key
   emulator   run a local AWS Marketplace Metering API endpoint for tests and demos
@@ -33,6 +35,10 @@ async function runCommand(argv: readonly string[]): Promise<number> {
     rest = rest.slice(1);
   }
   switch (command) {
+    case 'register': {
+      const { runRegisterCommand } = await import('./register.js');
+      return runRegisterCommand(rest, env, err);
+    }
     case 'run': {
       const [{ ConfigError, loadSidecarConfig }, { createLogger }, { runSidecar, stopBudgetMs }, { ListenError }] = await Promise.all([
         import('../config/settings.js'),

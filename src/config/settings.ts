@@ -44,6 +44,9 @@ function setting<T>(env: string, flag: string, parse: (value: string, name: stri
   return { env: [env], variable: env, flag, parse, ...(defaultText === undefined ? {} : { default: defaultText }) };
 }
 
+/** Where Kubernetes reads a container's termination message unless its terminationMessagePath says otherwise. */
+export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
@@ -71,6 +74,7 @@ export const RUN_SETTINGS = {
   kubernetesStatus: setting('ENTITLEMENT_KUBERNETES_STATUS', 'kubernetes-status', oneOf(KUBERNETES_STATUS_MODES), 'auto'),
   usageDimensions: setting('MARKETPLACE_USAGE_DIMENSIONS', 'usage-dimensions', dimensions),
   usageListen: setting('ENTITLEMENT_USAGE_LISTEN', 'usage-listen', listenAddress, '127.0.0.1:9798'),
+  terminationMessagePath: setting('ENTITLEMENT_TERMINATION_MESSAGE_PATH', 'termination-message-path', absoluteFile, DEFAULT_TERMINATION_MESSAGE_PATH),
 } as const;
 
 type RunSetting = keyof typeof RUN_SETTINGS;
@@ -127,6 +131,8 @@ export interface SidecarConfig {
   readonly kubernetesStatus: KubernetesStatusMode;
   /** Custom-dimension metering (RegisterUsage products only); undefined when no dimensions are configured. */
   readonly usage: UsageConfig | undefined;
+  /** `register` writes its outcome here when the file exists (Kubernetes' terminationMessagePath). */
+  readonly terminationMessagePath: string;
 }
 
 export interface UsageConfig {
@@ -146,8 +152,8 @@ export class ConfigError extends Error {
 }
 
 /** Validates every setting of `run` and reports all problems together. Returns a frozen config. */
-export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEnv): SidecarConfig {
-  const read = readSettings(RUN_SETTINGS, argv, env, { command: 'entitlement-sidecar run', blame: 'env' });
+export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEnv, command: 'run' | 'register' = 'run'): SidecarConfig {
+  const read = readSettings(RUN_SETTINGS, argv, env, { command: `entitlement-sidecar ${command}`, blame: 'env' });
   const { values: v, problems, given } = read;
   const kind = v.source ?? 'register-usage';
   const other = kind === 'register-usage' ? 'license-manager' : 'register-usage';
@@ -172,6 +178,7 @@ export function loadSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEn
     logLevel: v.logLevel as LogLevel,
     kubernetesStatus: v.kubernetesStatus as KubernetesStatusMode,
     usage,
+    terminationMessagePath: v.terminationMessagePath as string,
   });
 }
 

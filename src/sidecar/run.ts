@@ -256,8 +256,8 @@ function watchEvents(run: Run): WatchEvents {
   };
 }
 
-/** The effective configuration, once, secrets left out on purpose (keys by their fingerprints only). */
-function logStart(deps: SidecarDeps, listening: string): void {
+/** The effective configuration, once, secrets left out on purpose (keys by their fingerprints only). `listening`: the probe server's address (none in init mode). */
+export function logStart(deps: Pick<SidecarDeps, 'config' | 'env' | 'logger' | 'version'>, listening: string | undefined): void {
   const { config } = deps;
   const s = config.source;
   const source =
@@ -287,7 +287,7 @@ function logStart(deps: SidecarDeps, listening: string): void {
       version: deps.version,
       ...source,
       entitlementFile: config.entitlementFile,
-      listen: listening,
+      ...(listening === undefined ? { mode: 'init' } : { listen: listening }),
       registerDeadlineMs: config.registerDeadlineMs,
       kubernetesStatus: config.kubernetesStatus,
       usage: config.usage === undefined ? undefined : { dimensions: config.usage.dimensions, journal: config.usage.journalFile },
