@@ -5,8 +5,8 @@ import type { Status } from '../entitlement/outcomes.js';
 import type { Snapshot } from '../entitlement/status.js';
 import { startKubernetesStatus } from '../k8s/index.js';
 import { DEFAULT_RETRY_POLICY } from '../aws/retry.js';
-import { createMetrics } from './metrics.js';
-import { defaultAwsClients, logStart, sourceFor, type SidecarDeps } from './run.js';
+import { lazyMetrics } from './lazy-metrics.js';
+import { defaultAwsClients, loadSource, logStart, type SidecarDeps } from './run.js';
 import { EntitlementState } from './state.js';
 import { decide, type Run } from './steps.js';
 
@@ -60,13 +60,13 @@ export async function registerOnce(deps: RegisterDeps): Promise<Snapshot | undef
   const now = deps.now ?? Date.now;
   const marks: Run['marks'] = { started: performance.now() };
   const state = new EntitlementState(now, 'RegisterUsage');
-  // The metrics are never served here; the steps and the Kubernetes status record into them as in `run`.
-  const metrics = createMetrics(deps.version);
+  // Nothing scrapes an init container: the metrics the steps record are never loaded (no prom-client).
+  const metrics = lazyMetrics(deps.version);
   const kubernetes = startKubernetesStatus({
     mode: config.kubernetesStatus,
     env: deps.env,
     logger,
-    registry: metrics.registry,
+    metrics: { record: (fn) => metrics.record((m) => fn(m.kubernetes)) },
     now: () => new Date(now()),
     ...(deps.fileRoot === undefined ? {} : { serviceAccountPrefix: deps.fileRoot }),
     ...(deps.tuning?.kubernetesRequestTimeoutMs === undefined ? {} : { requestTimeoutMs: deps.tuning.kubernetesRequestTimeoutMs }),
@@ -81,10 +81,10 @@ export async function registerOnce(deps: RegisterDeps): Promise<Snapshot | undef
     logger,
     signal,
     now,
-    aws: deps.aws ?? defaultAwsClients(deps.env),
+    aws: deps.aws ?? (await defaultAwsClients(deps.env, config.source.kind)),
     anywhere: undefined,
     tuning: { retry: DEFAULT_RETRY_POLICY, ...deps.tuning },
-    source: sourceFor(config),
+    source: await loadSource(config),
     state,
     metrics,
     podEvent: kubernetes.event,

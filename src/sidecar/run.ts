@@ -4,22 +4,20 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createMeteringClient, describeEndpoint, meteringEndpointOverride, type AwsClients } from '../aws/clients.js';
-import { AWS_MARKETPLACE_KEY_FINGERPRINT, createLicenseManagerClient, licenseManagerEndpointOverride } from '../aws/license-manager.js';
-import { licenseTokenCredentials, licenseTokenMounted } from '../aws/anywhere-credentials.js';
+import { licenseManagerEndpointOverride } from '../aws/license-manager-model.js';
 import type { AwsCredentials } from '../aws/credentials.js';
 import { DEFAULT_RETRY_POLICY } from '../aws/retry.js';
 import type { SidecarConfig } from '../config/settings.js';
+import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../entitlement/license-file.js';
 import type { Observer, Snapshot } from '../entitlement/status.js';
 import { startKubernetesStatus } from '../k8s/index.js';
 import { closeServer, listen } from '../shared/http.js';
 import type { Now } from '../shared/time.js';
 import type { UsageRuntime } from '../usage/index.js';
-import { startingIntakeServer } from '../usage/intake.js';
-import { createMetrics } from './metrics.js';
+import { lazyMetrics } from './lazy-metrics.js';
 import { createProbeServer } from './probe-server.js';
 import { registerUsageSource } from './register-usage-source.js';
 import { EntitlementState } from './state.js';
-import { licenseManagerSource } from './license-manager-source.js';
 import type { EntitlementSource, Watch, WatchEvents } from './source.js';
 import { announceEntitled, decide, settle, sourceContext, writeEntitlementFile, type Run, type Tuning } from './steps.js';
 
@@ -73,18 +71,22 @@ export function stopBudgetMs(config: Pick<SidecarConfig, 'usage' | 'source'>): n
   return config.source.kind === 'license-manager' ? CHECK_IN_ON_STOP_MS + 2000 : 1800;
 }
 
-/** The entitlement source the configuration names. */
-export function sourceFor(config: SidecarConfig): EntitlementSource {
+/**
+ * The entitlement source the configuration names. A contract product's code (License Manager's SDK
+ * client among it) is loaded only for a contract product: an hourly product's start does not pay for it.
+ */
+export async function loadSource(config: SidecarConfig): Promise<EntitlementSource> {
   const s = config.source;
-  return s.kind === 'register-usage'
-    ? registerUsageSource({ productCode: s.productCode, publicKeyVersion: s.publicKeyVersion, publicKey: s.publicKey.key })
-    : licenseManagerSource(s);
+  if (s.kind === 'register-usage') return registerUsageSource({ productCode: s.productCode, publicKeyVersion: s.publicKeyVersion, publicKey: s.publicKey.key });
+  const { licenseManagerSource } = await import('./license-manager-source.js');
+  return licenseManagerSource(s);
 }
 
 const KUBERNETES_FLUSH_ON_STOP_MS = 1000;
 
 /** The default chain first; when it finds nothing (no IRSA, task role or keys: outside AWS), the license token. */
-function withLicenseToken(chain: () => Promise<AwsCredentials>, env: NodeJS.ProcessEnv, anywhere: { licenseTokenDir: string; now: Now }): () => Promise<AwsCredentials> {
+async function withLicenseToken(chain: () => Promise<AwsCredentials>, env: NodeJS.ProcessEnv, anywhere: { licenseTokenDir: string; now: Now }): Promise<() => Promise<AwsCredentials>> {
+  const { licenseTokenCredentials } = await import('../aws/anywhere-credentials.js');
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || '';
   const token = licenseTokenCredentials({ dir: anywhere.licenseTokenDir, region, env, now: anywhere.now, ...(env.POD_NAME ? { sessionName: env.POD_NAME } : {}) });
   let useToken = false;
@@ -104,15 +106,30 @@ function withLicenseToken(chain: () => Promise<AwsCredentials>, env: NodeJS.Proc
  * The real AWS clients: one credential chain shared by every client. It is the SDK's default chain
  * (IRSA, the task role, ...); for a contract product with the buyer's license Secret mounted, the
  * license token comes after it, as AWS's credential-provider sample orders them, so the same image
- * works on AWS and off it.
+ * works on AWS and off it. License Manager's client is loaded only for a contract product.
  */
-export function defaultAwsClients(env: NodeJS.ProcessEnv, anywhere?: { licenseTokenDir: string; now: Now }): AwsClients {
+export async function defaultAwsClients(
+  env: NodeJS.ProcessEnv,
+  source: SidecarConfig['source']['kind'],
+  anywhere?: { licenseTokenDir: string; now: Now },
+): Promise<AwsClients> {
   const chain = defaultProvider();
-  const credentials = anywhere === undefined ? chain : withLicenseToken(chain, env, anywhere);
+  const credentials = anywhere === undefined ? chain : await withLicenseToken(chain, env, anywhere);
+  const metering = (region: string) => createMeteringClient(region, env, credentials);
+  if (source === 'register-usage') {
+    return {
+      credentials,
+      metering,
+      licenseManager: () => {
+        throw new Error('an hourly product (ENTITLEMENT_SOURCE=register-usage) does not use License Manager');
+      },
+    };
+  }
+  const { createLicenseManagerClient } = await import('../aws/license-manager.js');
   const licenseManagers = new Map<string, ReturnType<typeof createLicenseManagerClient>>();
   return {
     credentials,
-    metering: (region) => createMeteringClient(region, env, credentials),
+    metering,
     licenseManager: (region) => {
       let client = licenseManagers.get(region);
       if (client === undefined) licenseManagers.set(region, (client = createLicenseManagerClient(region, env, credentials)));
@@ -130,16 +147,23 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
   // Outside AWS (a contract product with the buyer's license Secret mounted) there is no instance
   // metadata: neither the region lookup nor the SDK's chain waits on IMDS timeouts. The SDK's chain
   // reads this from the process environment, which is `env` in production.
-  const anywhere = config.source.kind === 'license-manager' && licenseTokenMounted(config.source.licenseTokenDir) ? config.source.licenseTokenDir : undefined;
+  const anywhere =
+    config.source.kind === 'license-manager' && (await import('../aws/anywhere-credentials.js')).licenseTokenMounted(config.source.licenseTokenDir)
+      ? config.source.licenseTokenDir
+      : undefined;
   if (anywhere !== undefined && (deps.env.AWS_EC2_METADATA_DISABLED ?? '') === '') deps.env.AWS_EC2_METADATA_DISABLED = 'true';
-  const metrics = createMetrics(deps.version);
-  state.subscribe((s) => metrics.setStatus(s.status));
+  // prom-client is loaded once start-up has a first answer (or /metrics is asked), not before the call.
+  const metrics = lazyMetrics(deps.version);
+  state.subscribe((s) => {
+    metrics.record((m) => m.setStatus(s.status));
+    metrics.load().catch((err: unknown) => logger.error({ err }, 'the metrics could not be loaded; /metrics will fail'));
+  });
   // Events and the readiness-gate condition: asynchronous, so the Kubernetes API never decides or delays.
   const kubernetes = startKubernetesStatus({
     mode: config.kubernetesStatus,
     env: deps.env,
     logger,
-    registry: metrics.registry,
+    metrics: { record: (fn) => metrics.record((m) => fn(m.kubernetes)) },
     now: () => new Date(now()),
     ...(deps.fileRoot === undefined ? {} : { serviceAccountPrefix: deps.fileRoot }),
     ...(deps.tuning?.kubernetesRequestTimeoutMs === undefined ? {} : { requestTimeoutMs: deps.tuning.kubernetesRequestTimeoutMs }),
@@ -147,11 +171,11 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
   state.subscribe(kubernetes.observer);
   for (const observer of deps.observers ?? []) state.subscribe(observer);
 
-  const server = createProbeServer({ state, registry: metrics.registry, logger: logger.child({ module: 'http' }) });
+  const server = createProbeServer({ state, metrics, logger: logger.child({ module: 'http' }) });
   const address = await listen(server, config.listen, { setting: 'ENTITLEMENT_LISTEN' });
   // The usage intake is bound now too, before anything is asked of AWS: a listen address that cannot be
   // used is a configuration error. It answers 503 until metering runs.
-  const intake = config.usage === undefined ? undefined : startingIntakeServer();
+  const intake = config.usage === undefined ? undefined : (await import('../usage/intake.js')).startingIntakeServer();
   if (intake !== undefined && config.usage !== undefined) {
     try {
       await listen(intake, config.usage.listen, { setting: 'ENTITLEMENT_USAGE_LISTEN', loopbackOnly: true });
@@ -169,10 +193,10 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
     logger,
     signal,
     now,
-    aws: deps.aws ?? defaultAwsClients(deps.env, anywhere === undefined ? undefined : { licenseTokenDir: anywhere, now }),
+    aws: deps.aws ?? (await defaultAwsClients(deps.env, config.source.kind, anywhere === undefined ? undefined : { licenseTokenDir: anywhere, now })),
     anywhere,
     tuning: { retry: DEFAULT_RETRY_POLICY, ...deps.tuning },
-    source: sourceFor(config),
+    source: await loadSource(config),
     state,
     metrics,
     podEvent: kubernetes.event,

@@ -13,9 +13,9 @@ import type { Snapshot, SnapshotInput } from '../entitlement/status.js';
 import { removeIfExists, removeStaleTemporaries } from '../shared/atomic-file.js';
 import { scrubSecrets } from '../shared/scrub.js';
 import type { Now } from '../shared/time.js';
-import { startMetering, type UsageRuntime } from '../usage/index.js';
+import type { UsageRuntime } from '../usage/index.js';
 import { denialPathFor, readDenial, writeDenial } from './denial.js';
-import type { SidecarMetrics } from './metrics.js';
+import type { Metrics } from './lazy-metrics.js';
 import { aborted, ok, outcome, type Aborted, type Entitlement, type EntitlementSource, type Ok, type Outcome, type SourceContext, type Step } from './source.js';
 import type { EntitlementState } from './state.js';
 
@@ -54,7 +54,7 @@ export interface Run {
   readonly tuning: Tuning;
   readonly source: EntitlementSource;
   readonly state: EntitlementState;
-  readonly metrics: SidecarMetrics;
+  readonly metrics: Metrics;
   readonly podEvent: (event: { reason: string; type: 'Normal' | 'Warning'; message: string }) => void;
   /** performance.now() at the end of each phase; it counts from process start. */
   readonly marks: Partial<Record<Phase | 'started', number>>;
@@ -185,12 +185,14 @@ export async function prepareCredentials(run: Run): Promise<Step<void>> {
 export async function startUsageMetering(run: Run, region: string): Promise<Step<UsageRuntime | undefined>> {
   const { config } = run;
   if (config.usage === undefined || config.source.kind !== 'register-usage') return ok(undefined);
+  // Loaded only for a product that meters custom dimensions.
+  const { startMetering } = await import('../usage/index.js');
   const started = await startMetering({
     config: config.usage,
     client: run.aws.metering(region),
     productCode: config.source.productCode,
     logger: run.logger,
-    registry: run.metrics.registry,
+    registry: (await run.metrics.load()).registry,
     now: run.now,
     backoff: run.tuning.retry,
     attemptTimeoutMs: run.tuning.retry.attemptTimeoutMs,
@@ -232,10 +234,10 @@ export async function writeEntitlementFile(run: Run, entitlement: Entitlement): 
 /** The pod is entitled: metrics, the key-rotation warning, /healthz, the log line. */
 export function announceEntitled(run: Run, entitlement: Entitlement, keptFileVerifiedAt: string | undefined): Snapshot {
   const { config, logger, metrics } = run;
-  metrics.verifiedTimestamp.set(entitlement.verifiedAt.getTime() / 1000);
+  metrics.record((m) => m.verifiedTimestamp.set(entitlement.verifiedAt.getTime() / 1000));
   const rotation = entitlement.publicKeyRotation;
   if (rotation !== undefined) {
-    metrics.keyRotationTimestamp.set(rotation.getTime() / 1000);
+    metrics.record((m) => m.keyRotationTimestamp.set(rotation.getTime() / 1000));
     logger.warn(
       { publicKeyVersion: entitlement.record.source === 'register-usage' ? entitlement.record.publicKeyVersion : undefined, publicKeyRotationTimestamp: rotation.toISOString() },
       'AWS reports this public key version has expired (PublicKeyRotationTimestamp): the seller must ship a new MARKETPLACE_PUBLIC_KEY_VERSION and key',
