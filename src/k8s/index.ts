@@ -1,10 +1,9 @@
 import { accessSync, constants } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import type { Observer, Snapshot } from '../entitlement/status.js';
 import type { PodRef } from './api.js';
 import { SERVICE_ACCOUNT_DIR } from './constants.js';
-import { createKubernetesMetrics } from './metrics.js';
+import type { KubernetesMetrics, Recorder } from './metrics.js';
 import { CONDITION_TYPE, type PodEvent } from './reasons.js';
 
 /**
@@ -25,8 +24,8 @@ export interface KubernetesStatusOptions {
   /** POD_NAME, POD_NAMESPACE (downward API), POD_UID (optional), KUBERNETES_SERVICE_HOST/PORT. */
   env: NodeJS.ProcessEnv;
   logger: Logger;
-  /** The sidecar's own registry; never prom-client's global one. */
-  registry: Registry;
+  /** The Kubernetes API metrics, on the sidecar's own registry (never prom-client's global one): `kubernetesMetricsOn(registry)`. */
+  metrics: Recorder<KubernetesMetrics>;
   /** Test hook: prepended to /var/run/secrets/kubernetes.io/serviceaccount, as `loadFromCluster(prefix)` does. */
   serviceAccountPrefix?: string;
   now?: () => Date;
@@ -52,8 +51,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
 export function startKubernetesStatus(o: KubernetesStatusOptions): KubernetesStatus {
   const logger = o.logger.child({ module: 'k8s' });
-  // Registered even when off, so /metrics has the same series wherever the sidecar runs.
-  const metrics = createKubernetesMetrics(o.registry);
+  // Registered even when off (by whoever made the recorder), so /metrics has the same series wherever the sidecar runs.
+  const metrics = o.metrics;
   const prefix = o.serviceAccountPrefix ?? '';
   const decision = whetherToReport(o.mode, o.env, prefix);
   if (!decision.enabled) {

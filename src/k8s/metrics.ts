@@ -12,6 +12,17 @@ export interface KubernetesMetrics {
  * Every label combination starts at 0: an alert on `increase(...errors_total[5m]) > 0` then works from
  * the first failure instead of the second.
  */
+/** Records into metrics that may not exist yet (the sidecar loads prom-client after its first outcome). */
+export interface Recorder<T> {
+  record(fn: (metrics: T) => void): void;
+}
+
+/** A recorder on metrics created now on `registry`. */
+export function kubernetesMetricsOn(registry: Registry): Recorder<KubernetesMetrics> {
+  const metrics = createKubernetesMetrics(registry);
+  return { record: (fn) => fn(metrics) };
+}
+
 export function createKubernetesMetrics(registry: Registry): KubernetesMetrics {
   const requests = new Counter({
     name: `${METRIC_PREFIX}kubernetes_api_requests_total`,

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { OutcomeCode } from '../entitlement/outcomes.js';
 import type { Observer, Snapshot } from '../entitlement/status.js';
 import { classify, KubernetesCallError, type KubernetesOperation, type PodRef, type PodStatusApi } from './api.js';
-import type { KubernetesMetrics } from './metrics.js';
+import type { KubernetesMetrics, Recorder } from './metrics.js';
 import { CONDITION_TYPE, conditionFor, eventsFor, isRetrying, MESSAGE_LIMIT_BYTES, REASONS, truncateBytes, type PodCondition, type PodEvent } from './reasons.js';
 
 /**
@@ -24,7 +24,7 @@ export interface ReporterOptions {
   readonly api: PodStatusApi;
   readonly pod: PodRef;
   readonly logger: Logger;
-  readonly metrics: KubernetesMetrics;
+  readonly metrics: Recorder<KubernetesMetrics>;
   readonly now: () => Date;
   readonly conditionRetry?: { readonly initialMs: number; readonly maxMs: number };
 }
@@ -72,7 +72,7 @@ export function createReporter(o: ReporterOptions): Reporter {
 
   /** Starts the call on a later microtask, so nothing of it (not even reading the token file) runs inside the observer. */
   const call = (operation: KubernetesOperation, run: () => Promise<void>): Promise<boolean> => {
-    metrics.requests.inc({ operation });
+    metrics.record((m) => m.requests.inc({ operation }));
     return Promise.resolve()
       .then(run)
       .then(
@@ -85,7 +85,7 @@ export function createReporter(o: ReporterOptions): Reporter {
   };
 
   const failed = (operation: KubernetesOperation, err: KubernetesCallError) => {
-    metrics.errors.inc({ operation, reason: err.kind });
+    metrics.record((m) => m.errors.inc({ operation, reason: err.kind }));
     // Once per kind of failure, not per call: a missing RBAC rule would otherwise log on every retry.
     // "other" is split by HTTP status so a 404 (wrong POD_NAME) still shows after a 500.
     const key = `${operation}/${err.kind}/${err.kind === 'other' ? (err.httpStatus ?? err.errno ?? '') : ''}`;

@@ -53,7 +53,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
     ...overrides,
   });
   const counted = (ctx: SourceContext, operation: string) => (a: { code: string; durationMs: number }) =>
-    ctx.metrics.licenseCalls.inc({ operation, outcome: a.code });
+    ctx.metrics.record((m) => m.licenseCalls.inc({ operation, outcome: a.code }));
 
   /** What of the entitlements asked for the answer granted: name and unit must both match. */
   const grantedOf = (allowed: readonly { name: string; unit: string; value: string | null }[]) =>
@@ -342,7 +342,7 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
       const retryIn = Math.min(interval, backoffDelayMs(failures, ctx.policy.transient, Math.random) + ctx.watchTickMs);
       nextCheckAt = Math.min(nextCheckAt, at() + retryIn);
       if (extendAt !== Number.POSITIVE_INFINITY) extendAt = Math.max(extendAt, at() + retryIn);
-      ctx.metrics.licenseStale.set(1);
+      ctx.metrics.record((m) => m.licenseStale.set(1));
       if (stale === undefined && held !== undefined) {
         stale = { until: (lastGood ?? at()) + config.graceMs };
         const why = `${operation}: ${failure.awsError ?? failure.code}: ${failure.detail}`;
@@ -354,8 +354,11 @@ export function licenseManagerSource(config: LicenseManagerConfig): EntitlementS
     const recovered = async (seat: SeatRecord) => {
       failures = 0;
       lastGood = Date.parse(seat.checkedAt);
-      ctx.metrics.licenseStale.set(0);
-      ctx.metrics.licenseChecked.set(at() / 1000);
+      const checkedAt = at() / 1000;
+      ctx.metrics.record((m) => {
+        m.licenseStale.set(0);
+        m.licenseChecked.set(checkedAt);
+      });
       const was = held?.entitlement;
       await keep(seat);
       const before = was === undefined || was.record.source !== 'license-manager' ? undefined : was.record.entitlements;

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { STATUSES, type Status } from '../entitlement/outcomes.js';
+import { createKubernetesMetrics, type KubernetesMetrics } from '../k8s/metrics.js';
 import { METRIC_PREFIX } from '../shared/metric-names.js';
 
 /**
@@ -21,6 +22,8 @@ export interface SidecarMetrics {
   /** 1 while the last good license is in force without a fresh check (the grace period). */
   readonly licenseStale: Gauge;
   readonly licenseChecked: Gauge;
+  /** The Kubernetes API calls for pod status (registered whether or not the feature is on). */
+  readonly kubernetes: KubernetesMetrics;
   setStatus(status: Status): void;
 }
 
@@ -92,7 +95,9 @@ export function createMetrics(version: string): SidecarMetrics {
     entitled.set(current === 'entitled' ? 1 : 0);
   };
   setStatus('pending');
+  const kubernetes = createKubernetesMetrics(registry);
   return {
+    kubernetes,
     registry,
     entitled,
     status,

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import type { Metrics } from './lazy-metrics.js';
 import { jsonAnswer, writeAnswer } from '../shared/http.js';
 import type { EntitlementState } from './state.js';
 
@@ -13,7 +13,8 @@ export const ENDPOINTS = ['/healthz', '/livez', '/metrics'] as const;
 
 export interface ProbeServerDeps {
   readonly state: EntitlementState;
-  readonly registry: Registry;
+  /** /metrics loads them if nothing has yet. */
+  readonly metrics: Metrics;
   readonly logger: Logger;
 }
 
@@ -35,7 +36,8 @@ export function createProbeServer(deps: ProbeServerDeps): Server {
         writeAnswer(res, jsonAnswer(200, { status: 'ok' }), { head });
         return;
       case '/metrics':
-        writeAnswer(res, { status: 200, headers: { 'content-type': deps.registry.contentType, 'cache-control': 'no-store' }, body: await deps.registry.metrics() }, { head });
+        const { registry } = await deps.metrics.load();
+        writeAnswer(res, { status: 200, headers: { 'content-type': registry.contentType, 'cache-control': 'no-store' }, body: await registry.metrics() }, { head });
         return;
       default:
         writeAnswer(res, jsonAnswer(404, { error: 'not found', endpoints: ENDPOINTS }), { head });

@@ -32,8 +32,10 @@ export function registerUsageSource(product: RegisterUsageProduct): EntitlementS
           policy: ctx.policy,
           now: ctx.now,
           onAttempt: (a) => {
-            ctx.metrics.registerAttempts.inc({ outcome: a.code });
-            ctx.metrics.registerDuration.observe(a.durationMs / 1000);
+            ctx.metrics.record((m) => {
+              m.registerAttempts.inc({ outcome: a.code });
+              m.registerDuration.observe(a.durationMs / 1000);
+            });
             ctx.onAttempt(a);
           },
         },

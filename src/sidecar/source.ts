@@ -4,7 +4,7 @@ import type { AttemptReport, RetryPolicy } from '../aws/retry.js';
 import type { EntitlementRecord } from '../entitlement/file.js';
 import type { EntitlementSummary, SnapshotInput } from '../entitlement/status.js';
 import type { Now } from '../shared/time.js';
-import type { SidecarMetrics } from './metrics.js';
+import type { Metrics } from './lazy-metrics.js';
 
 /**
  * The seam between "how a pod becomes entitled" and everything around it (region, credentials, the
@@ -38,7 +38,7 @@ export interface SourceContext {
   readonly env: NodeJS.ProcessEnv;
   readonly signal: AbortSignal;
   readonly logger: Logger;
-  readonly metrics: SidecarMetrics;
+  readonly metrics: Metrics;
   readonly now: Now;
   /** The retry policy, its deadline what is left of ENTITLEMENT_REGISTER_DEADLINE. */
   readonly policy: RetryPolicy;

@@ -8,7 +8,6 @@ import { EMULATOR_FLAGS } from '../../src/emulator/settings.js';
 import { BAD_TOKENS, DEFAULT_SCENARIO, MODES } from '../../src/emulator/index.js';
 import { licenseSeedProblems } from '../../src/emulator/license-manager/seeds.js';
 import { REASONS } from '../../src/k8s/index.js';
-import { createKubernetesMetrics } from '../../src/k8s/metrics.js';
 import { createUsageMetrics } from '../../src/usage/metrics.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -61,10 +60,9 @@ describe('the README tables match the code, both ways', () => {
 
   it('metrics: every metric of ours with its type and labels, and nothing else', async () => {
     const rows = table('Metrics');
-    // As the sidecar builds it: its own metrics plus the Kubernetes reporter's and usage metering's, on one registry.
+    // As the sidecar builds it: its own metrics (the Kubernetes reporter's among them) plus usage metering's, on one registry.
     const sidecarRegistry = () => {
       const m = createMetrics('test');
-      createKubernetesMetrics(m.registry);
       const usage = createUsageMetrics(m.registry, ['gb']);
       usage.attempts.inc({ outcome: 'sent' });
       return m;

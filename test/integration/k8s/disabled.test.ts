@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KUBERNETES_STATUS_MODES, startKubernetesStatus, type KubernetesStatusOptions } from '../../../src/k8s/index.js';
+import { kubernetesMetricsOn } from '../../../src/k8s/metrics.js';
 import { EntitlementState } from '../../../src/sidecar/state.js';
 import { capturedLogger, makePki, podEnv, serviceAccountDir, startFakeApiServer, type FakeApiServer, type Pki } from '../../helpers/fake-apiserver.js';
 
@@ -37,7 +38,7 @@ async function life(o: Partial<Pick<KubernetesStatusOptions, 'mode' | 'env' | 's
     mode: o.mode ?? 'auto',
     env: o.env ?? podEnv(api.port),
     logger: logs.logger,
-    registry,
+    metrics: kubernetesMetricsOn(registry),
     serviceAccountPrefix: o.serviceAccountPrefix ?? saRoot,
   });
   const state = new EntitlementState();

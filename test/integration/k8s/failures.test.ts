@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startKubernetesStatus } from '../../../src/k8s/index.js';
+import { kubernetesMetricsOn } from '../../../src/k8s/metrics.js';
 import { EntitlementState, type Snapshot } from '../../../src/sidecar/state.js';
 import {
   capturedLogger,
@@ -59,7 +60,7 @@ function start(port: number, o: { timeoutMs?: number; prefix?: string } = {}) {
     mode: 'auto',
     env: podEnv(port),
     logger: logs.logger,
-    registry,
+    metrics: kubernetesMetricsOn(registry),
     serviceAccountPrefix: o.prefix ?? saRoot,
     now: clock.now,
     requestTimeoutMs: o.timeoutMs ?? 2_000,

@@ -2,6 +2,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Scenario } from '../../../src/emulator/index.js';
 import { startKubernetesStatus, type KubernetesStatus } from '../../../src/k8s/index.js';
+import { kubernetesMetricsOn } from '../../../src/k8s/metrics.js';
 import { emulator } from '../../helpers/emulator.js';
 import { startTestSidecar } from '../../helpers/sidecar.js';
 import { capturedLogger, clusterFixture, podEnv, POD, startFakeApiServer, type ApiMode, type FakeApiServer } from '../../helpers/fake-apiserver.js';
@@ -26,7 +27,7 @@ async function sidecarWithK8s(scenario: Partial<Scenario>, apiMode: ApiMode, req
     mode: 'auto',
     env: podEnv(api.port),
     logger: logs.logger,
-    registry: new Registry(),
+    metrics: kubernetesMetricsOn(new Registry()),
     serviceAccountPrefix: cluster.saRoot,
     requestTimeoutMs,
   });

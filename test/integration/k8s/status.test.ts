@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONDITION_TYPE, startKubernetesStatus, type KubernetesStatus } from '../../../src/k8s/index.js';
+import { kubernetesMetricsOn } from '../../../src/k8s/metrics.js';
 import { OUTCOMES, type OutcomeCode } from '../../../src/entitlement/outcomes.js';
 import { EntitlementState } from '../../../src/sidecar/state.js';
 import {
@@ -70,7 +71,7 @@ async function start(o: { env?: (port: number) => NodeJS.ProcessEnv } = {}) {
     mode: 'auto',
     env: (o.env ?? podEnv)(server.port),
     logger: logs.logger,
-    registry,
+    metrics: kubernetesMetricsOn(registry),
     serviceAccountPrefix: cluster.saRoot,
     now: clock.now,
     requestTimeoutMs: 2_000,
@@ -374,7 +375,7 @@ describe('Kubernetes status through the real @kubernetes/client-node', () => {
     const server = await startFakeApiServer(cluster.pki);
     servers.push(server);
     const { POD_UID: _uid, ...env } = podEnv(server.port);
-    const status = startKubernetesStatus({ mode: 'auto', env, logger: capturedLogger().logger, registry: new Registry(), serviceAccountPrefix: cluster.saRoot });
+    const status = startKubernetesStatus({ mode: 'auto', env, logger: capturedLogger().logger, metrics: kubernetesMetricsOn(new Registry()), serviceAccountPrefix: cluster.saRoot });
     status.observer(new EntitlementState().set({ code: 'ENTITLED', message: 'entitled' }), new EntitlementState().current);
     await status.flush();
     expect(events(server.requests)[0]?.involvedObject).toEqual({ apiVersion: 'v1', kind: 'Pod', name: POD.name, namespace: POD.namespace });
@@ -395,7 +396,7 @@ async function startWithMode(mode: 'error' | 'forbidden') {
   const server = await startFakeApiServer(cluster.pki, mode);
   servers.push(server);
   const registry = new Registry();
-  const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, registry, serviceAccountPrefix: cluster.saRoot, requestTimeoutMs: 2_000 });
+  const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, metrics: kubernetesMetricsOn(registry), serviceAccountPrefix: cluster.saRoot, requestTimeoutMs: 2_000 });
   const state = new EntitlementState();
   state.subscribe(status.observer);
   state.set({ code: 'CUSTOMER_NOT_ENTITLED', message: 'CustomerNotEntitledException' });
@@ -407,7 +408,7 @@ describe('outcomes seen while the client loads', () => {
     const server = await startFakeApiServer(cluster.pki, 'ok');
     servers.push(server);
     const clock = manualClock();
-    const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, registry: new Registry(), serviceAccountPrefix: cluster.saRoot, now: clock.now });
+    const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, metrics: kubernetesMetricsOn(new Registry()), serviceAccountPrefix: cluster.saRoot, now: clock.now });
     const state = new EntitlementState(() => clock.now().getTime());
     state.subscribe(status.observer);
     // Both arrive before the client's import can have finished; the clock moves between them.
@@ -423,7 +424,7 @@ describe('events that are not outcomes (usage metering)', () => {
   it('posts them on the pod, loading the client if needed, with the message capped', async () => {
     const server = await startFakeApiServer(cluster.pki, 'ok');
     servers.push(server);
-    const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, registry: new Registry(), serviceAccountPrefix: cluster.saRoot });
+    const status = startKubernetesStatus({ mode: 'auto', env: podEnv(server.port), logger: capturedLogger().logger, metrics: kubernetesMetricsOn(new Registry()), serviceAccountPrefix: cluster.saRoot });
     status.event({ reason: 'UsageCarriedForward', type: 'Warning', message: `x${'é'.repeat(2000)}` });
     await status.flush();
     const [event, ...more] = events(server.requests);

@@ -26,6 +26,7 @@ const seen = async () => {
   return { clientNode: has(urls, '/node_modules/@kubernetes/client-node/'), apiModule: has(urls, '/src/k8s/api.ts'), index: has(urls, '/src/k8s/index.ts') };
 };
 const { startKubernetesStatus } = await import(p.index);
+const { kubernetesMetricsOn } = await import(p.metrics);
 const { EntitlementState } = await import(p.state);
 const { Registry } = await import('prom-client');
 const { default: pino } = await import('pino');
@@ -35,7 +36,7 @@ for (const [name, options] of [
   ['notInCluster', { mode: 'auto', env: {} }],
   ['on', { mode: 'auto', env: p.env }],
 ]) {
-  const status = startKubernetesStatus({ ...options, serviceAccountPrefix: p.sa, logger: pino({ level: 'silent' }), registry: new Registry(), requestTimeoutMs: 5000 });
+  const status = startKubernetesStatus({ ...options, serviceAccountPrefix: p.sa, logger: pino({ level: 'silent' }), metrics: kubernetesMetricsOn(new Registry()), requestTimeoutMs: 5000 });
   await status.flush();
   const atStart = await seen();
   const state = new EntitlementState();
@@ -54,7 +55,7 @@ describe('loading @kubernetes/client-node', () => {
   it('never happens when Kubernetes status is off, nor before the first outcome when it is on', async () => {
     const api = await startFakeApiServer(cluster.pki);
     try {
-      const probe = { hooks: url('test/helpers/import-probe-hooks.mjs'), index: url('src/k8s/index.ts'), state: url('src/sidecar/state.ts'), env: podEnv(api.port), sa: cluster.saRoot };
+      const probe = { hooks: url('test/helpers/import-probe-hooks.mjs'), index: url('src/k8s/index.ts'), metrics: url('src/k8s/metrics.ts'), state: url('src/sidecar/state.ts'), env: podEnv(api.port), sa: cluster.saRoot };
       // Asynchronous: the fake API server in this process must answer the child.
       const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', CHILD], {
         cwd: ROOT,
