@@ -4,18 +4,17 @@
  * unknown-field check. No API server exists here or in CI: admission, scheduling and the kubelet's
  * behaviour need a real cluster (see the README, "What was checked here").
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSidecarConfig, SETTINGS } from '../../src/config/settings.js';
 import { DEFAULT_JOURNAL_MAX_BYTES, ENTITLEMENT_ROOM_BYTES, journalMaxBytesFor, MIB } from '../../src/usage/volume.js';
-import { REPO_ROOT } from './exec.js';
+import { REPO_ROOT, run } from './exec.js';
 import { chartWorkspace, CHARTS_DIR, type ChartWorkspace } from './helm.js';
 import { validateObject, validateServiceMonitor, type K8sObject } from './k8s-validate.js';
 import { readDockerfile } from './podman.js';
-import { parseValuesDoc, parseValuesTable, renderValuesTable } from './values-doc.js';
 
 const CI_DIR = join(CHARTS_DIR, 'paid-app-example', 'ci');
 const CI_FILES = readdirSync(CI_DIR).filter((f) => f.endsWith('-values.yaml')).sort();
@@ -432,7 +431,7 @@ describe('impossible combinations fail with a clear message', () => {
     { name: 'no image repository', set: ['entitlement-sidecar.image.repository='], message: /image\.repository is required.*seller ECR repository/ },
     { name: 'two public key sources', set: ['entitlement-sidecar.publicKey.secretName=k'], message: /exactly one of publicKey\.pem, publicKey\.secretName, publicKey\.configMapName.*set now: publicKey\.pem, publicKey\.secretName/ },
     { name: 'no public key source', set: ['entitlement-sidecar.publicKey.pem='], message: /exactly one of .*set now: none/ },
-    { name: 'a public key that is no PEM', set: ['entitlement-sidecar.publicKey.pem=not-a-key'], message: /publicKey\.pem must be the PEM/ },
+    { name: 'a public key that is no PEM', set: ['entitlement-sidecar.publicKey.pem=not-a-key'], message: /publicKey\.pem: Does not match pattern '\^\$\|-----BEGIN PUBLIC KEY-----'/ },
     { name: 'baked image plus chart product values', set: ['entitlement-sidecar.bakedIntoImage=true'], message: /bakedIntoImage is true, so publicKey\.pem, productCode must be empty/ },
     { name: 'a product code outside the trusted list', set: ['entitlement-sidecar.trustedProductCodes={other-code}'], message: /productCode "8vc3uh6z5ii2pxnw3uehe2fj7" is not in trustedProductCodes/ },
     { name: 'a created ServiceAccount without IRSA role', set: ['entitlement-sidecar.serviceAccount.roleArn='], message: /roleArn is required: on EKS, RegisterUsage accepts only IRSA.*Pod Identity and the node role are not supported/ },
@@ -482,13 +481,59 @@ describe('impossible combinations fail with a clear message', () => {
   });
 });
 
-describe('values documentation (helm-docs style) matches values.yaml both ways', () => {
-  it.each(['entitlement-sidecar', 'paid-app-example'])('%s: every value is documented and the README table lists exactly those values', (chart) => {
-    const doc = parseValuesDoc(readFileSync(join(CHARTS_DIR, chart, 'values.yaml'), 'utf8'));
-    expect(doc.undocumented).toEqual([]);
-    const readme = parseValuesTable(readFileSync(join(CHARTS_DIR, chart, 'README.md'), 'utf8'));
-    const expected = renderValuesTable(doc.rows);
-    // On a mismatch, the expected table is in the failure message: paste it into the README.
-    expect(readme, `README.md values table should be:\n${expected}\n`).toEqual(doc.rows);
+describe('README values tables and values.schema.json, generated from values.yaml (scripts/chart-docs.mjs)', () => {
+  const script = join(REPO_ROOT, 'scripts', 'chart-docs.mjs');
+  const check = (chartsDir?: string) =>
+    run(process.execPath, [script, '--check', ...(chartsDir === undefined ? [] : ['--charts-dir', chartsDir])], { timeoutMs: 60_000, cwd: REPO_ROOT });
+  /** A copy of charts/ whose values.yaml of `chart` is edited by `edit`. */
+  function editedCopy(chart: string, edit: (text: string) => string): { dir: string; dispose: () => void } {
+    const dir = mkdtempSync(join(tmpdir(), 'chart-docs-'));
+    cpSync(CHARTS_DIR, dir, { recursive: true });
+    const file = join(dir, chart, 'values.yaml');
+    writeFileSync(file, edit(readFileSync(file, 'utf8')));
+    return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+
+  it('are committed as the annotations generate them, for both charts', async () => {
+    const r = await check();
+    // On a failure: `node scripts/chart-docs.mjs`, then commit the regenerated files.
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it.each([
+    ['entitlement-sidecar', '## @section Probes', '## @section Health probes', ['README.md']],
+    ['entitlement-sidecar', '## @param logLevel Log level (LOG_LEVEL).', '## @param logLevel The log level (LOG_LEVEL).', ['README.md', 'values.schema.json']],
+    ['entitlement-sidecar', '## @schema usage.port {"minimum": 1, "maximum": 65535}', '## @schema usage.port {"minimum": 1024, "maximum": 65535}', ['values.schema.json']],
+    ['paid-app-example', '## @param app.port Port the app serves on.', '## @param app.port The port the app serves on.', ['README.md', 'values.schema.json']],
+  ] as const)('fail the check, naming the stale file, when %s\'s values.yaml changes (%s)', async (chart, from, to, stale) => {
+    const copy = editedCopy(chart, (t) => {
+      expect(t).toContain(from);
+      return t.replace(from, to);
+    });
+    try {
+      const r = await check(copy.dir);
+      expect(r.code).toBe(1);
+      for (const file of ['README.md', 'values.schema.json']) {
+        expect(r.stderr.includes(join(copy.dir, chart, file)), `${file} in ${r.stderr}`).toBe((stale as readonly string[]).includes(file));
+      }
+    } finally {
+      copy.dispose();
+    }
+  });
+
+  it('refuse a value without a @param line, and a @schema line for a value that does not exist', async () => {
+    const undocumented = editedCopy('entitlement-sidecar', (t) => `${t}\nnewValue: 1\n`);
+    const misnamed = editedCopy('entitlement-sidecar', (t) => t.replace('## @schema usage.port {', '## @schema usage.prot {'));
+    try {
+      const a = await check(undocumented.dir);
+      expect(a.code).toBe(2);
+      expect(a.stderr).toMatch(/Missing metadata for key: newValue/);
+      const b = await check(misnamed.dir);
+      expect(b.code).toBe(2);
+      expect(b.stderr).toMatch(/entitlement-sidecar\/values\.yaml:\d+: @schema usage\.prot: no such value in values\.yaml/);
+    } finally {
+      undocumented.dispose();
+      misnamed.dispose();
+    }
   });
 });
