@@ -11,14 +11,6 @@
 {{- define "entitlement-sidecar.volumes" -}}
 {{- include "entitlement-sidecar.validate" . -}}
 {{- $v := .values -}}
-{{- with $v.entitlementVolume.sizeLimit -}}
-{{- $bytes := include "entitlement-sidecar.quantityBytes" . | int64 -}}
-{{- /* On node disk the kubelet evicts a pod past sizeLimit instead of failing writes, and the usage journal
-  cannot see the limit: it needs 2 x 4 MiB (itself and its compacted copy) + 32 KiB (see the README). */ -}}
-{{- if and $v.usage.dimensions (ne $v.entitlementVolume.medium "Memory") (gt $bytes 0) (lt $bytes 9437184) -}}
-{{- fail (printf "entitlement-sidecar: entitlementVolume.sizeLimit %s is too small for usage metering on node disk (medium \"\"): the usage journal may take 8 MiB and the kubelet evicts a pod whose emptyDir passes sizeLimit; set at least 9Mi, or medium: Memory" (toString .)) -}}
-{{- end -}}
-{{- end -}}
 - name: {{ $v.entitlementVolume.name }}
   # Lives as long as the pod: the entitlement file, and a recorded denial that a restarted sidecar
   # must honour (AWS reports a denial only on the first RegisterUsage call of a pod).
