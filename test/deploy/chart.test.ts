@@ -427,12 +427,12 @@ describe('the other shapes', () => {
 describe('impossible combinations fail with a clear message', () => {
   const base = 'native-values.yaml';
   const cases: { name: string; file?: string; set: string[]; message: RegExp }[] = [
-    { name: 'the example defaults (nothing set)', file: '', set: [], message: /productCode is required/ },
+    { name: 'the example defaults without their product code', file: '', set: ['entitlement-sidecar.productCode='], message: /productCode is required/ },
     { name: 'no image repository', set: ['entitlement-sidecar.image.repository='], message: /image\.repository is required.*seller ECR repository/ },
     { name: 'two public key sources', set: ['entitlement-sidecar.publicKey.secretName=k'], message: /exactly one of publicKey\.pem, publicKey\.secretName, publicKey\.configMapName.*set now: publicKey\.pem, publicKey\.secretName/ },
     { name: 'no public key source', set: ['entitlement-sidecar.publicKey.pem='], message: /exactly one of .*set now: none/ },
     { name: 'a public key that is no PEM', set: ['entitlement-sidecar.publicKey.pem=not-a-key'], message: /publicKey\.pem: Does not match pattern '\^\$\|-----BEGIN PUBLIC KEY-----'/ },
-    { name: 'baked image plus chart product values', set: ['entitlement-sidecar.bakedIntoImage=true'], message: /bakedIntoImage is true, so publicKey\.pem, productCode must be empty/ },
+    { name: 'baked image plus chart product values', set: ['entitlement-sidecar.bakedIntoImage=true'], message: /bakedIntoImage is true, so publicKey\.pem, productCode, trustedProductCodes must be empty/ },
     { name: 'a product code outside the trusted list', set: ['entitlement-sidecar.trustedProductCodes={other-code}'], message: /productCode "8vc3uh6z5ii2pxnw3uehe2fj7" is not in trustedProductCodes/ },
     { name: 'a created ServiceAccount without IRSA role', set: ['entitlement-sidecar.serviceAccount.roleArn='], message: /roleArn is required: on EKS, RegisterUsage accepts only IRSA.*Pod Identity and the node role are not supported/ },
     { name: 'two different role ARNs', set: ['entitlement-sidecar.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::111122223333:role/other'], message: /disagree/ },

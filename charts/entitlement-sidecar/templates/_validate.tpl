@@ -84,11 +84,12 @@ them only with `not`, whose message names neither the variable nor the reason).
 {{- fail (printf "%s: serviceAccount.roleArn and serviceAccount.annotations[eks.amazonaws.com/role-arn] disagree; set only serviceAccount.roleArn" $p) -}}
 {{- end -}}
 {{- $endpoint := ternary $v.aws.licenseManagerEndpointUrl $v.aws.endpointUrl (not (not $license)) -}}
-{{- if and (not $sa.roleArn) (not $annotated) (not $endpoint) (not (and $license $l.licenseSecret.enabled)) -}}
+{{- $later := "; or, when the buyer gives the role at install (an EKS add-on: aws eks create-addon), set serviceAccount.requireRoleArn=false" -}}
+{{- if and $sa.requireRoleArn (not $sa.roleArn) (not $annotated) (not $endpoint) (not (and $license $l.licenseSecret.enabled)) -}}
 {{- if $license -}}
-{{- fail (printf "%s: serviceAccount.roleArn is required: on EKS, the sidecar checks the license with IRSA credentials (an IAM role with license-manager:CheckoutLicense, CheckInLicense, ExtendLicenseConsumption, GetLicense and ListReceivedLicenses, trusted by the cluster's OIDC provider); the node role gets AuthorizationException" $p) -}}
+{{- fail (printf "%s: serviceAccount.roleArn is required: on EKS, the sidecar checks the license with IRSA credentials (an IAM role with license-manager:CheckoutLicense, CheckInLicense, ExtendLicenseConsumption, GetLicense and ListReceivedLicenses, trusted by the cluster's OIDC provider); the node role gets AuthorizationException%s" $p $later) -}}
 {{- else -}}
-{{- fail (printf "%s: serviceAccount.roleArn is required: on EKS, RegisterUsage accepts only IRSA credentials (an IAM role with aws-marketplace:RegisterUsage trusted by the cluster's OIDC provider); EKS Pod Identity and the node role are not supported" $p) -}}
+{{- fail (printf "%s: serviceAccount.roleArn is required: on EKS, RegisterUsage accepts only IRSA credentials (an IAM role with aws-marketplace:RegisterUsage trusted by the cluster's OIDC provider); EKS Pod Identity and the node role are not supported%s" $p $later) -}}
 {{- end -}}
 {{- end -}}
 {{- else -}}
