@@ -37,6 +37,7 @@ interface Container {
   securityContext?: Record<string, unknown>;
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
+  terminationMessagePolicy?: string;
 }
 interface PodSpec {
   serviceAccountName?: string;
@@ -91,6 +92,7 @@ describe('helm template of every ci/*-values.yaml', () => {
       'classic-values.yaml',
       'eks-anywhere-values.yaml',
       'existing-serviceaccount-values.yaml',
+      'init-values.yaml',
       'kubernetes-anywhere-values.yaml',
       'license-manager-values.yaml',
       'metrics-values.yaml',
@@ -365,6 +367,51 @@ describe('the other shapes', () => {
     expect(byKind(objs, 'RoleBinding')).toEqual([]);
   });
 
+  it('mode init: a plain init container that runs `register` once: no restartPolicy, probes, ports or listen address; the app gets only the file', async () => {
+    const objs = await render('init-values.yaml');
+    const { pod, annotations } = deploymentOf(objs);
+    expect(pod.initContainers?.map((c) => c.name)).toEqual(['entitlement-sidecar']);
+    expect(pod.containers.map((c) => c.name)).toEqual(['app']);
+    const side = sidecarOf(pod);
+    expect(side.args).toEqual(['register']);
+    expect(side.restartPolicy).toBeUndefined();
+    expect(side.startupProbe).toBeUndefined();
+    expect(side.readinessProbe).toBeUndefined();
+    expect(side.livenessProbe).toBeUndefined();
+    expect(side.ports).toBeUndefined();
+    expect(side.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+    for (const name of ['ENTITLEMENT_LISTEN', 'ENTITLEMENT_USAGE_LISTEN', 'MARKETPLACE_USAGE_DIMENSIONS']) expect(envOf(side).has(name), name).toBe(false);
+    expect(envValue(side, 'MARKETPLACE_PRODUCT_CODE')).toBe('8vc3uh6z5ii2pxnw3uehe2fj7');
+    expect(envValue(side, 'ENTITLEMENT_KUBERNETES_STATUS')).toBe('auto');
+    expect(envValue(side, 'ENTITLEMENT_REGISTER_DEADLINE')).toBe(settingDefault('ENTITLEMENT_REGISTER_DEADLINE'));
+    // The same hardened container, the same volume (read-write here, read-only in the app).
+    expect(side.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(side.volumeMounts).toContainEqual({ name: 'marketplace-entitlement', mountPath: '/var/run/marketplace' });
+    // The app reads the file: no /healthz to point at once the init container has exited.
+    const app = pod.containers.find((c) => c.name === 'app') as Container;
+    expect(app.env).toEqual([{ name: 'ENTITLEMENT_FILE', value: envValue(side, 'ENTITLEMENT_FILE') }]);
+    // The readiness gate stays: register sets the condition before it exits; the RBAC for it is there.
+    expect((pod as PodSpec & { readinessGates?: unknown }).readinessGates).toEqual([{ conditionType: 'marketplace.aws/entitled' }]);
+    expect(byKind(objs, 'Role')).toHaveLength(1);
+    expect(annotations).toEqual({});
+    // The sidecar's own parser accepts what the chart renders (register reads the settings run reads).
+    const settings = Object.fromEntries((side.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+    const dir = mkdtempSync(join(tmpdir(), 'chart-init-'));
+    try {
+      writeFileSync(join(dir, 'key.pem'), (byKind(objs, 'ConfigMap')[0] as K8sObject & { data: Record<string, string> }).data['public-key.pem'] ?? '');
+      const config = loadSidecarConfig([], { ...settings, ENTITLEMENT_FILE: join(dir, 'entitlement.json'), MARKETPLACE_PUBLIC_KEY_FILE: join(dir, 'key.pem') });
+      expect(config.source).toMatchObject({ kind: 'register-usage' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('mode init ignores nativeSidecar: still one init container, no restartPolicy', async () => {
+    const { pod } = deploymentOf(await render('init-values.yaml', ['--set', 'entitlement-sidecar.nativeSidecar=false']));
+    expect(pod.initContainers?.map((c) => [c.name, c.restartPolicy])).toEqual([['entitlement-sidecar', undefined]]);
+    expect(pod.containers.map((c) => c.name)).toEqual(['app']);
+  });
+
   it('existing ServiceAccount: none is created and the pod uses the named one', async () => {
     const objs = await render('existing-serviceaccount-values.yaml');
     expect(byKind(objs, 'ServiceAccount')).toEqual([]);
@@ -453,6 +500,9 @@ describe('impossible combinations fail with a clear message', () => {
     { name: 'a contract product without IRSA role', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.serviceAccount.roleArn='], message: /roleArn is required: on EKS, the sidecar checks the license with IRSA credentials.*node role gets AuthorizationException/ },
     { name: 'a license Secret for an hourly product', set: ['entitlement-sidecar.license.licenseSecret.enabled=true'], message: /license\.licenseSecret\.enabled is for contract products outside AWS.*RegisterUsage .* works only on EKS, ECS and Fargate/ },
     { name: 'a license Secret without a name', file: 'eks-anywhere-values.yaml', set: ['entitlement-sidecar.license.licenseSecret.name='], message: /license\.licenseSecret\.name is required/ },
+    { name: 'mode init with usage metering', file: 'init-values.yaml', set: ['entitlement-sidecar.usage.dimensions={gb}'], message: /mode init runs the sidecar once, before the app, and exits, so usage\.dimensions must be empty: usage metering needs the running sidecar \(mode: sidecar\)/ },
+    { name: 'mode init for a contract product', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.mode=init', 'entitlement-sidecar.metrics.enabled=false'], message: /mode init runs the sidecar once, before the app, and exits, so entitlementSource must be register-usage: license-manager .* needs mode: sidecar/ },
+    { name: 'mode init with metrics', file: 'init-values.yaml', set: ['entitlement-sidecar.metrics.enabled=true'], message: /mode init .* serves no \/metrics, so metrics\.enabled must be false \(or use mode: sidecar\)/ },
     { name: 'extraEnv overriding a chart-set variable', set: ['entitlement-sidecar.extraEnv[0].name=MARKETPLACE_PRODUCT_CODE', 'entitlement-sidecar.extraEnv[0].value=free'], message: /extraEnv must not set MARKETPLACE_PRODUCT_CODE/ },
   ];
   it.each(cases)('$name', async ({ file, set, message }) => {
@@ -476,6 +526,7 @@ describe('impossible combinations fail with a clear message', () => {
     await rejects('entitlement-sidecar.productCode=bad code!', /productCode: Does not match pattern/);
     await rejects('entitlement-sidecar.logLevel=verbose', /logLevel: logLevel must be one of/);
     await rejects('entitlement-sidecar.entitlementSource=contract', /entitlementSource: entitlementSource must be one of/);
+    await rejects('entitlement-sidecar.mode=job', /mode: mode must be one of the following: "sidecar", "init"/);
     await rejects('entitlement-sidecar.license.checkoutType=FLOATING', /license\.checkoutType: license\.checkoutType must be one of the following: "PROVISIONAL", "PERPETUAL"/);
     await rejects('entitlement-sidecar.license.entitlements[0].unit=Seats', /license\.entitlements\.0\.unit: license\.entitlements\.0\.unit must be one of the following: "Count"/);
   });

@@ -61,12 +61,17 @@
   readOnly: true
 {{- end -}}
 
-{{/* Items for an app container's env: where to read the entitlement, and the sidecar's /healthz. */}}
+{{/*
+Items for an app container's env: where to read the entitlement, and the sidecar's /healthz (not in mode
+init: nothing serves it once the init container has exited; the app reads the file).
+*/}}
 {{- define "entitlement-sidecar.appEnv" -}}
 - name: ENTITLEMENT_FILE
   value: {{ include "entitlement-sidecar.entitlementFile" . | quote }}
+{{- if ne (toString .values.mode) "init" }}
 - name: ENTITLEMENT_HEALTH_URL
   value: {{ printf "http://127.0.0.1:%d/healthz" (int .values.port) | quote }}
+{{- end }}
 {{- if .values.usage.dimensions }}
 - name: ENTITLEMENT_USAGE_URL
   value: {{ printf "http://127.0.0.1:%d/v1/usage" (int .values.usage.port) | quote }}

@@ -14,6 +14,18 @@ them only with `not`, whose message names neither the variable nor the reason).
 {{- fail (printf "%s: image.repository is required. AWS Marketplace needs every image of the product in your seller ECR repository (709825985650.dkr.ecr.us-east-1.amazonaws.com/<seller>/...): push the sidecar image there" $p) -}}
 {{- end -}}
 {{- $license := include "entitlement-sidecar.isLicense" . -}}
+{{- if eq (toString $v.mode) "init" -}}
+{{- $once := "mode init runs the sidecar once, before the app, and exits" -}}
+{{- if $license -}}
+{{- fail (printf "%s: %s, so entitlementSource must be register-usage: license-manager holds a seat and re-checks the license while the pod runs, which needs mode: sidecar" $p $once) -}}
+{{- end -}}
+{{- if $v.usage.dimensions -}}
+{{- fail (printf "%s: %s, so usage.dimensions must be empty: usage metering needs the running sidecar (mode: sidecar)" $p $once) -}}
+{{- end -}}
+{{- if $v.metrics.enabled -}}
+{{- fail (printf "%s: %s and serves no /metrics, so metrics.enabled must be false (or use mode: sidecar)" $p $once) -}}
+{{- end -}}
+{{- end -}}
 {{- $l := $v.license -}}
 {{- /* What each mode must leave empty: the other mode's product values. */ -}}
 {{- $foreign := list -}}
@@ -110,7 +122,7 @@ them only with `not`, whose message names neither the variable nor the reason).
 {{- if or (lt $deadline 1) (gt $deadline 86400) -}}
 {{- fail (printf "%s: registerDeadline must be from 1s to 24h, got %q" $p (toString $v.registerDeadline)) -}}
 {{- end -}}
-{{- if and $v.nativeSidecar $v.startupProbe.failureThreshold -}}
+{{- if and $v.nativeSidecar (ne (toString $v.mode) "init") $v.startupProbe.failureThreshold -}}
 {{- $budget := mul (int $v.startupProbe.periodSeconds) (int $v.startupProbe.failureThreshold) -}}
 {{- if lt (int $budget) $deadline -}}
 {{- fail (printf "%s: startupProbe allows %ds (periodSeconds x failureThreshold) but registerDeadline is %ds: the kubelet would restart the sidecar while it still retries; raise failureThreshold or leave it null" $p (int $budget) $deadline) -}}
