@@ -4,18 +4,17 @@
  * unknown-field check. No API server exists here or in CI: admission, scheduling and the kubelet's
  * behaviour need a real cluster (see the README, "What was checked here").
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSidecarConfig, SETTINGS } from '../../src/config/settings.js';
 import { DEFAULT_JOURNAL_MAX_BYTES, ENTITLEMENT_ROOM_BYTES, journalMaxBytesFor, MIB } from '../../src/usage/volume.js';
-import { REPO_ROOT } from './exec.js';
+import { REPO_ROOT, run } from './exec.js';
 import { chartWorkspace, CHARTS_DIR, type ChartWorkspace } from './helm.js';
 import { validateObject, validateServiceMonitor, type K8sObject } from './k8s-validate.js';
 import { readDockerfile } from './podman.js';
-import { parseValuesDoc, parseValuesTable, renderValuesTable } from './values-doc.js';
 
 const CI_DIR = join(CHARTS_DIR, 'paid-app-example', 'ci');
 const CI_FILES = readdirSync(CI_DIR).filter((f) => f.endsWith('-values.yaml')).sort();
@@ -38,6 +37,7 @@ interface Container {
   securityContext?: Record<string, unknown>;
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
+  terminationMessagePolicy?: string;
 }
 interface PodSpec {
   serviceAccountName?: string;
@@ -92,6 +92,7 @@ describe('helm template of every ci/*-values.yaml', () => {
       'classic-values.yaml',
       'eks-anywhere-values.yaml',
       'existing-serviceaccount-values.yaml',
+      'init-values.yaml',
       'kubernetes-anywhere-values.yaml',
       'license-manager-values.yaml',
       'metrics-values.yaml',
@@ -366,6 +367,51 @@ describe('the other shapes', () => {
     expect(byKind(objs, 'RoleBinding')).toEqual([]);
   });
 
+  it('mode init: a plain init container that runs `register` once: no restartPolicy, probes, ports or listen address; the app gets only the file', async () => {
+    const objs = await render('init-values.yaml');
+    const { pod, annotations } = deploymentOf(objs);
+    expect(pod.initContainers?.map((c) => c.name)).toEqual(['entitlement-sidecar']);
+    expect(pod.containers.map((c) => c.name)).toEqual(['app']);
+    const side = sidecarOf(pod);
+    expect(side.args).toEqual(['register']);
+    expect(side.restartPolicy).toBeUndefined();
+    expect(side.startupProbe).toBeUndefined();
+    expect(side.readinessProbe).toBeUndefined();
+    expect(side.livenessProbe).toBeUndefined();
+    expect(side.ports).toBeUndefined();
+    expect(side.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+    for (const name of ['ENTITLEMENT_LISTEN', 'ENTITLEMENT_USAGE_LISTEN', 'MARKETPLACE_USAGE_DIMENSIONS']) expect(envOf(side).has(name), name).toBe(false);
+    expect(envValue(side, 'MARKETPLACE_PRODUCT_CODE')).toBe('8vc3uh6z5ii2pxnw3uehe2fj7');
+    expect(envValue(side, 'ENTITLEMENT_KUBERNETES_STATUS')).toBe('auto');
+    expect(envValue(side, 'ENTITLEMENT_REGISTER_DEADLINE')).toBe(settingDefault('ENTITLEMENT_REGISTER_DEADLINE'));
+    // The same hardened container, the same volume (read-write here, read-only in the app).
+    expect(side.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(side.volumeMounts).toContainEqual({ name: 'marketplace-entitlement', mountPath: '/var/run/marketplace' });
+    // The app reads the file: no /healthz to point at once the init container has exited.
+    const app = pod.containers.find((c) => c.name === 'app') as Container;
+    expect(app.env).toEqual([{ name: 'ENTITLEMENT_FILE', value: envValue(side, 'ENTITLEMENT_FILE') }]);
+    // The readiness gate stays: register sets the condition before it exits; the RBAC for it is there.
+    expect((pod as PodSpec & { readinessGates?: unknown }).readinessGates).toEqual([{ conditionType: 'marketplace.aws/entitled' }]);
+    expect(byKind(objs, 'Role')).toHaveLength(1);
+    expect(annotations).toEqual({});
+    // The sidecar's own parser accepts what the chart renders (register reads the settings run reads).
+    const settings = Object.fromEntries((side.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+    const dir = mkdtempSync(join(tmpdir(), 'chart-init-'));
+    try {
+      writeFileSync(join(dir, 'key.pem'), (byKind(objs, 'ConfigMap')[0] as K8sObject & { data: Record<string, string> }).data['public-key.pem'] ?? '');
+      const config = loadSidecarConfig([], { ...settings, ENTITLEMENT_FILE: join(dir, 'entitlement.json'), MARKETPLACE_PUBLIC_KEY_FILE: join(dir, 'key.pem') });
+      expect(config.source).toMatchObject({ kind: 'register-usage' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('mode init ignores nativeSidecar: still one init container, no restartPolicy', async () => {
+    const { pod } = deploymentOf(await render('init-values.yaml', ['--set', 'entitlement-sidecar.nativeSidecar=false']));
+    expect(pod.initContainers?.map((c) => [c.name, c.restartPolicy])).toEqual([['entitlement-sidecar', undefined]]);
+    expect(pod.containers.map((c) => c.name)).toEqual(['app']);
+  });
+
   it('existing ServiceAccount: none is created and the pod uses the named one', async () => {
     const objs = await render('existing-serviceaccount-values.yaml');
     expect(byKind(objs, 'ServiceAccount')).toEqual([]);
@@ -428,12 +474,12 @@ describe('the other shapes', () => {
 describe('impossible combinations fail with a clear message', () => {
   const base = 'native-values.yaml';
   const cases: { name: string; file?: string; set: string[]; message: RegExp }[] = [
-    { name: 'the example defaults (nothing set)', file: '', set: [], message: /productCode is required/ },
+    { name: 'the example defaults without their product code', file: '', set: ['entitlement-sidecar.productCode='], message: /productCode is required/ },
     { name: 'no image repository', set: ['entitlement-sidecar.image.repository='], message: /image\.repository is required.*seller ECR repository/ },
     { name: 'two public key sources', set: ['entitlement-sidecar.publicKey.secretName=k'], message: /exactly one of publicKey\.pem, publicKey\.secretName, publicKey\.configMapName.*set now: publicKey\.pem, publicKey\.secretName/ },
     { name: 'no public key source', set: ['entitlement-sidecar.publicKey.pem='], message: /exactly one of .*set now: none/ },
-    { name: 'a public key that is no PEM', set: ['entitlement-sidecar.publicKey.pem=not-a-key'], message: /publicKey\.pem must be the PEM/ },
-    { name: 'baked image plus chart product values', set: ['entitlement-sidecar.bakedIntoImage=true'], message: /bakedIntoImage is true, so publicKey\.pem, productCode must be empty/ },
+    { name: 'a public key that is no PEM', set: ['entitlement-sidecar.publicKey.pem=not-a-key'], message: /publicKey\.pem: Does not match pattern '\^\$\|-----BEGIN PUBLIC KEY-----'/ },
+    { name: 'baked image plus chart product values', set: ['entitlement-sidecar.bakedIntoImage=true'], message: /bakedIntoImage is true, so publicKey\.pem, productCode, trustedProductCodes must be empty/ },
     { name: 'a product code outside the trusted list', set: ['entitlement-sidecar.trustedProductCodes={other-code}'], message: /productCode "8vc3uh6z5ii2pxnw3uehe2fj7" is not in trustedProductCodes/ },
     { name: 'a created ServiceAccount without IRSA role', set: ['entitlement-sidecar.serviceAccount.roleArn='], message: /roleArn is required: on EKS, RegisterUsage accepts only IRSA.*Pod Identity and the node role are not supported/ },
     { name: 'two different role ARNs', set: ['entitlement-sidecar.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::111122223333:role/other'], message: /disagree/ },
@@ -454,6 +500,9 @@ describe('impossible combinations fail with a clear message', () => {
     { name: 'a contract product without IRSA role', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.serviceAccount.roleArn='], message: /roleArn is required: on EKS, the sidecar checks the license with IRSA credentials.*node role gets AuthorizationException/ },
     { name: 'a license Secret for an hourly product', set: ['entitlement-sidecar.license.licenseSecret.enabled=true'], message: /license\.licenseSecret\.enabled is for contract products outside AWS.*RegisterUsage .* works only on EKS, ECS and Fargate/ },
     { name: 'a license Secret without a name', file: 'eks-anywhere-values.yaml', set: ['entitlement-sidecar.license.licenseSecret.name='], message: /license\.licenseSecret\.name is required/ },
+    { name: 'mode init with usage metering', file: 'init-values.yaml', set: ['entitlement-sidecar.usage.dimensions={gb}'], message: /mode init runs the sidecar once, before the app, and exits, so usage\.dimensions must be empty: usage metering needs the running sidecar \(mode: sidecar\)/ },
+    { name: 'mode init for a contract product', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.mode=init', 'entitlement-sidecar.metrics.enabled=false'], message: /mode init runs the sidecar once, before the app, and exits, so entitlementSource must be register-usage: license-manager .* needs mode: sidecar/ },
+    { name: 'mode init with metrics', file: 'init-values.yaml', set: ['entitlement-sidecar.metrics.enabled=true'], message: /mode init .* serves no \/metrics, so metrics\.enabled must be false \(or use mode: sidecar\)/ },
     { name: 'extraEnv overriding a chart-set variable', set: ['entitlement-sidecar.extraEnv[0].name=MARKETPLACE_PRODUCT_CODE', 'entitlement-sidecar.extraEnv[0].value=free'], message: /extraEnv must not set MARKETPLACE_PRODUCT_CODE/ },
   ];
   it.each(cases)('$name', async ({ file, set, message }) => {
@@ -477,18 +526,65 @@ describe('impossible combinations fail with a clear message', () => {
     await rejects('entitlement-sidecar.productCode=bad code!', /productCode: Does not match pattern/);
     await rejects('entitlement-sidecar.logLevel=verbose', /logLevel: logLevel must be one of/);
     await rejects('entitlement-sidecar.entitlementSource=contract', /entitlementSource: entitlementSource must be one of/);
+    await rejects('entitlement-sidecar.mode=job', /mode: mode must be one of the following: "sidecar", "init"/);
     await rejects('entitlement-sidecar.license.checkoutType=FLOATING', /license\.checkoutType: license\.checkoutType must be one of the following: "PROVISIONAL", "PERPETUAL"/);
     await rejects('entitlement-sidecar.license.entitlements[0].unit=Seats', /license\.entitlements\.0\.unit: license\.entitlements\.0\.unit must be one of the following: "Count"/);
   });
 });
 
-describe('values documentation (helm-docs style) matches values.yaml both ways', () => {
-  it.each(['entitlement-sidecar', 'paid-app-example'])('%s: every value is documented and the README table lists exactly those values', (chart) => {
-    const doc = parseValuesDoc(readFileSync(join(CHARTS_DIR, chart, 'values.yaml'), 'utf8'));
-    expect(doc.undocumented).toEqual([]);
-    const readme = parseValuesTable(readFileSync(join(CHARTS_DIR, chart, 'README.md'), 'utf8'));
-    const expected = renderValuesTable(doc.rows);
-    // On a mismatch, the expected table is in the failure message: paste it into the README.
-    expect(readme, `README.md values table should be:\n${expected}\n`).toEqual(doc.rows);
+describe('README values tables and values.schema.json, generated from values.yaml (scripts/chart-docs.mjs)', () => {
+  const script = join(REPO_ROOT, 'scripts', 'chart-docs.mjs');
+  const check = (chartsDir?: string) =>
+    run(process.execPath, [script, '--check', ...(chartsDir === undefined ? [] : ['--charts-dir', chartsDir])], { timeoutMs: 60_000, cwd: REPO_ROOT });
+  /** A copy of charts/ whose values.yaml of `chart` is edited by `edit`. */
+  function editedCopy(chart: string, edit: (text: string) => string): { dir: string; dispose: () => void } {
+    const dir = mkdtempSync(join(tmpdir(), 'chart-docs-'));
+    cpSync(CHARTS_DIR, dir, { recursive: true });
+    const file = join(dir, chart, 'values.yaml');
+    writeFileSync(file, edit(readFileSync(file, 'utf8')));
+    return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+
+  it('are committed as the annotations generate them, for both charts', async () => {
+    const r = await check();
+    // On a failure: `node scripts/chart-docs.mjs`, then commit the regenerated files.
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it.each([
+    ['entitlement-sidecar', '## @section Probes', '## @section Health probes', ['README.md']],
+    ['entitlement-sidecar', '## @param logLevel Log level (LOG_LEVEL).', '## @param logLevel The log level (LOG_LEVEL).', ['README.md', 'values.schema.json']],
+    ['entitlement-sidecar', '## @schema usage.port {"minimum": 1, "maximum": 65535}', '## @schema usage.port {"minimum": 1024, "maximum": 65535}', ['values.schema.json']],
+    ['paid-app-example', '## @param app.port Port the app serves on.', '## @param app.port The port the app serves on.', ['README.md', 'values.schema.json']],
+  ] as const)('fail the check, naming the stale file, when %s\'s values.yaml changes (%s)', async (chart, from, to, stale) => {
+    const copy = editedCopy(chart, (t) => {
+      expect(t).toContain(from);
+      return t.replace(from, to);
+    });
+    try {
+      const r = await check(copy.dir);
+      expect(r.code).toBe(1);
+      for (const file of ['README.md', 'values.schema.json']) {
+        expect(r.stderr.includes(join(copy.dir, chart, file)), `${file} in ${r.stderr}`).toBe((stale as readonly string[]).includes(file));
+      }
+    } finally {
+      copy.dispose();
+    }
+  });
+
+  it('refuse a value without a @param line, and a @schema line for a value that does not exist', async () => {
+    const undocumented = editedCopy('entitlement-sidecar', (t) => `${t}\nnewValue: 1\n`);
+    const misnamed = editedCopy('entitlement-sidecar', (t) => t.replace('## @schema usage.port {', '## @schema usage.prot {'));
+    try {
+      const a = await check(undocumented.dir);
+      expect(a.code).toBe(2);
+      expect(a.stderr).toMatch(/Missing metadata for key: newValue/);
+      const b = await check(misnamed.dir);
+      expect(b.code).toBe(2);
+      expect(b.stderr).toMatch(/entitlement-sidecar\/values\.yaml:\d+: @schema usage\.prot: no such value in values\.yaml/);
+    } finally {
+      undocumented.dispose();
+      misnamed.dispose();
+    }
   });
 });

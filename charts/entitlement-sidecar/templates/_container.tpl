@@ -1,20 +1,29 @@
 {{/*
 The sidecar container (one list item). Use initContainers/containers below rather than this directly:
-they pick the native or classic form from .values.nativeSidecar.
+they pick the form from .values.mode and .values.nativeSidecar.
+mode init: a plain init container that runs `register` once (RegisterUsage, verification, the entitlement
+file, the pod Event and condition) and exits 0 only when entitled; it serves nothing, so no probes, no
+ports and no listen address.
 */}}
 {{- define "entitlement-sidecar.container" -}}
 {{- include "entitlement-sidecar.validate" . -}}
 {{- $v := .values -}}
+{{- $init := eq (toString $v.mode) "init" -}}
 {{- $deadline := include "entitlement-sidecar.durationSeconds" $v.registerDeadline | int -}}
 - name: {{ $v.containerName }}
   image: {{ include "entitlement-sidecar.image" . | quote }}
   imagePullPolicy: {{ $v.image.pullPolicy }}
+  {{- if $init }}
+  # An init container: the app containers start only once it has exited 0 (= the pod is entitled).
+  args: ["register"]
+  {{- else }}
   {{- if $v.nativeSidecar }}
   # A native sidecar: started before, and kept running alongside, the app containers, which start
   # only once its startupProbe passes (= the pod is entitled).
   restartPolicy: Always
   {{- end }}
   args: ["run"]
+  {{- end }}
   env:
     {{- if not $v.bakedIntoImage }}
     - name: ENTITLEMENT_SOURCE
@@ -56,8 +65,10 @@ they pick the native or classic form from .values.nativeSidecar.
     {{- end }}
     - name: ENTITLEMENT_FILE
       value: {{ include "entitlement-sidecar.entitlementFile" . | quote }}
+    {{- if not $init }}
     - name: ENTITLEMENT_LISTEN
       value: {{ include "entitlement-sidecar.listen" . | quote }}
+    {{- end }}
     - name: ENTITLEMENT_REGISTER_DEADLINE
       value: {{ $v.registerDeadline | toString | quote }}
     - name: LOG_LEVEL
@@ -106,6 +117,7 @@ they pick the native or classic form from .values.nativeSidecar.
     {{- with $v.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  {{- if not $init }}
   ports:
     - name: entitlement
       containerPort: {{ $v.port }}
@@ -134,6 +146,7 @@ they pick the native or classic form from .values.nativeSidecar.
     periodSeconds: {{ $v.livenessProbe.periodSeconds }}
     timeoutSeconds: {{ $v.livenessProbe.timeoutSeconds }}
     failureThreshold: {{ $v.livenessProbe.failureThreshold }}
+  {{- end }}
   {{- with $v.resources }}
   resources:
     {{- toYaml . | nindent 4 }}
@@ -159,22 +172,22 @@ they pick the native or classic form from .values.nativeSidecar.
 {{- end -}}
 
 {{/*
-Items for the pod's initContainers list: the native sidecar, or nothing in classic mode.
-Put it first, so your own init containers run only once the pod is entitled:
+Items for the pod's initContainers list: the native sidecar, the init container (mode init), or nothing
+for the classic sidecar. Put it first, so your own init containers run only once the pod is entitled:
   initContainers:
     {{- include "entitlement-sidecar.initContainers" (dict "root" $ "values" (index .Values "entitlement-sidecar")) | nindent 4 }}
 */}}
 {{- define "entitlement-sidecar.initContainers" -}}
-{{- if .values.nativeSidecar -}}
+{{- if or .values.nativeSidecar (eq (toString .values.mode) "init") -}}
 {{- include "entitlement-sidecar.container" . -}}
 {{- else -}}
 {{- include "entitlement-sidecar.validate" . -}}
 {{- end -}}
 {{- end -}}
 
-{{/* Items for the pod's containers list: the classic sidecar, or nothing in native mode. */}}
+{{/* Items for the pod's containers list: the classic sidecar, or nothing (native sidecar, mode init). */}}
 {{- define "entitlement-sidecar.containers" -}}
-{{- if not .values.nativeSidecar -}}
+{{- if and (not .values.nativeSidecar) (ne (toString .values.mode) "init") -}}
 {{- include "entitlement-sidecar.container" . -}}
 {{- else -}}
 {{- include "entitlement-sidecar.validate" . -}}

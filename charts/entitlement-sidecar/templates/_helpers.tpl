@@ -32,11 +32,14 @@ app.kubernetes.io/name: {{ default .root.Chart.Name .root.Values.nameOverride | 
 app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- end -}}
 
+{{/*
+No app.kubernetes.io/managed-by label: of the release's fields, an EKS add-on chart may use only its name
+and namespace (AWS's add-on validator refuses the others).
+*/}}
 {{- define "entitlement-sidecar.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{ include "entitlement-sidecar.selectorLabels" . }}
 app.kubernetes.io/component: entitlement-sidecar
-app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 
 {{/* The pod's ServiceAccount name: put it in the pod spec as serviceAccountName. */}}

@@ -11,14 +11,6 @@
 {{- define "entitlement-sidecar.volumes" -}}
 {{- include "entitlement-sidecar.validate" . -}}
 {{- $v := .values -}}
-{{- with $v.entitlementVolume.sizeLimit -}}
-{{- $bytes := include "entitlement-sidecar.quantityBytes" . | int64 -}}
-{{- /* On node disk the kubelet evicts a pod past sizeLimit instead of failing writes, and the usage journal
-  cannot see the limit: it needs 2 x 4 MiB (itself and its compacted copy) + 32 KiB (see the README). */ -}}
-{{- if and $v.usage.dimensions (ne $v.entitlementVolume.medium "Memory") (gt $bytes 0) (lt $bytes 9437184) -}}
-{{- fail (printf "entitlement-sidecar: entitlementVolume.sizeLimit %s is too small for usage metering on node disk (medium \"\"): the usage journal may take 8 MiB and the kubelet evicts a pod whose emptyDir passes sizeLimit; set at least 9Mi, or medium: Memory" (toString .)) -}}
-{{- end -}}
-{{- end -}}
 - name: {{ $v.entitlementVolume.name }}
   # Lives as long as the pod: the entitlement file, and a recorded denial that a restarted sidecar
   # must honour (AWS reports a denial only on the first RegisterUsage call of a pod).
@@ -69,12 +61,17 @@
   readOnly: true
 {{- end -}}
 
-{{/* Items for an app container's env: where to read the entitlement, and the sidecar's /healthz. */}}
+{{/*
+Items for an app container's env: where to read the entitlement, and the sidecar's /healthz (not in mode
+init: nothing serves it once the init container has exited; the app reads the file).
+*/}}
 {{- define "entitlement-sidecar.appEnv" -}}
 - name: ENTITLEMENT_FILE
   value: {{ include "entitlement-sidecar.entitlementFile" . | quote }}
+{{- if ne (toString .values.mode) "init" }}
 - name: ENTITLEMENT_HEALTH_URL
   value: {{ printf "http://127.0.0.1:%d/healthz" (int .values.port) | quote }}
+{{- end }}
 {{- if .values.usage.dimensions }}
 - name: ENTITLEMENT_USAGE_URL
   value: {{ printf "http://127.0.0.1:%d/v1/usage" (int .values.usage.port) | quote }}
