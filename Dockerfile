@@ -25,7 +25,7 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
     npm ci --ignore-scripts --no-audit --no-fund --loglevel=warn
 COPY tsconfig.json ./
-COPY scripts/bundle.mjs scripts/
+COPY scripts/bundle.mjs scripts/compile-cache.mjs scripts/
 COPY src/ src/
 RUN rm -rf dist/bundle \
  && node scripts/bundle.mjs \
@@ -34,6 +34,19 @@ RUN rm -rf dist/bundle \
  && cp -R dist/bundle/. /out/app/ \
  && find /out/app -type d -exec chmod 0555 {} + \
  && find /out/app -type f -exec chmod 0444 {} +
+
+# ---------------------------------------------------------------------------------------------------
+# Compile-cache stage: the runtime image itself, per target architecture, as the runtime user. Node's
+# compile cache (V8's compiled code for every module, so no start parses and compiles them again) is valid only for the same Node
+# build, architecture, flags, uid and file paths: it is made here, where and as it is used. Exec form
+# only: the runtime image has no shell. (Cross-architecture builds run this stage under emulation.)
+FROM --platform=$TARGETPLATFORM ${RUNTIME_IMAGE} AS compile-cache
+COPY --from=build /out/app/ /app/
+COPY --from=build /src/scripts/compile-cache.mjs /opt/compile-cache.mjs
+USER 65532:65532
+ENV NODE_COMPILE_CACHE=/tmp/compile-cache
+RUN ["/nodejs/bin/node", "/app/entitlement-sidecar.mjs", "version"]
+RUN ["/nodejs/bin/node", "/opt/compile-cache.mjs", "/app", "/tmp/compile-cache"]
 
 # ---------------------------------------------------------------------------------------------------
 # Runtime stage, per target architecture. (--platform=$TARGETPLATFORM is BuildKit's default anyway;
@@ -52,6 +65,8 @@ LABEL org.opencontainers.image.title="marketplace-entitlement-sidecar" \
 # Code owned by root and read-only for everyone (modes set in the build stage): the runtime user
 # cannot change what it runs.
 COPY --from=build --chown=0:0 /out/app/ /app/
+# The compile cache, read-only and owned by root like the code (modes set by compile-cache.mjs).
+COPY --from=compile-cache --chown=0:0 /tmp/compile-cache/ /app/compile-cache/
 # The entitlement volume's mount point, owned by the runtime user. Kubernetes mounts an emptyDir here.
 # On ECS, a task volume whose containerPath matches a VOLUME directive starts as a copy of this
 # directory, ownership included, so uid 65532 can write to it (a plain bind mount would be root-owned).
@@ -59,7 +74,8 @@ COPY --from=build --chown=65532:65532 /out/entitlement/ /var/run/marketplace/
 VOLUME ["/var/run/marketplace"]
 
 ENV ENTITLEMENT_FILE=/var/run/marketplace/entitlement.json \
-    ENTITLEMENT_LISTEN=0.0.0.0:9797
+    ENTITLEMENT_LISTEN=0.0.0.0:9797 \
+    NODE_COMPILE_CACHE=/app/compile-cache
 EXPOSE 9797
 USER 65532:65532
 WORKDIR /app

@@ -248,7 +248,42 @@ describe('the image (built by podman from the Dockerfile; stand-in bases)', () =
       'run', '--rm', '--network=none', '--entrypoint', '/nodejs/bin/node', IMAGE(HOST_ARCH), '-p',
       `const fs=require('fs');const chunks=fs.readdirSync('/app/chunks');JSON.stringify({app:fs.readdirSync('/app'),chunksReadOnly:chunks.length>0&&chunks.every(c=>(fs.statSync('/app/chunks/'+c).mode&0o777)===0o444&&fs.statSync('/app/chunks/'+c).uid===0),nm:fs.existsSync('/app/node_modules')||fs.existsSync('/node_modules'),npm:fs.existsSync('/usr/local/bin/npm')||fs.existsSync('/nodejs/bin/npm'),mode:(fs.statSync('/app/entitlement-sidecar.mjs').mode&0o777).toString(8),owner:fs.statSync('/app/entitlement-sidecar.mjs').uid,vol:fs.statSync('/var/run/marketplace').uid})`,
     ]);
-    expect(JSON.parse(probe.stdout)).toEqual({ app: ['chunks', 'entitlement-sidecar.mjs'], chunksReadOnly: true, nm: false, npm: false, mode: '444', owner: 0, vol: SIDECAR_UID });
+    expect(JSON.parse(probe.stdout)).toEqual({ app: ['chunks', 'compile-cache', 'entitlement-sidecar.mjs'], chunksReadOnly: true, nm: false, npm: false, mode: '444', owner: 0, vol: SIDECAR_UID });
+  });
+
+  it('ships a read-only compile cache made for uid 65532 that a start uses for every module and never rewrites', async () => {
+    const config = await podmanOk(['image', 'inspect', IMAGE(HOST_ARCH), '--format', '{{json .Config.Env}}']);
+    expect(JSON.parse(config.stdout)).toContain('NODE_COMPILE_CACHE=/app/compile-cache');
+    const files = await podmanOk([
+      'run', '--rm', '--network=none', '--entrypoint', '/nodejs/bin/node', IMAGE(HOST_ARCH), '-p',
+      `const fs=require('fs'),p=require('path');const walk=(d)=>fs.readdirSync(d).flatMap((f)=>{const x=p.join(d,f);return fs.statSync(x).isDirectory()?[x+'/',...walk(x)]:[x]});JSON.stringify(walk('/app/compile-cache').map((x)=>{const s=fs.statSync(x);return [x.replace(/[0-9a-f]{8}$/,'<hash>'),(s.mode&0o777).toString(8),s.uid]}))`,
+    ]);
+    const entries = JSON.parse(files.stdout) as [string, string, number][];
+    // One directory for this Node build and the runtime uid (Node keys the cache by both), owned by root, read-only.
+    const dirs = entries.filter(([path]) => path.endsWith('/'));
+    expect(dirs).toHaveLength(1);
+    expect(dirs[0]?.[0]).toMatch(new RegExp(`^/app/compile-cache/v\\d+\\.\\d+\\.\\d+-x64-[0-9a-f]+-${SIDECAR_UID}/$`));
+    expect(entries.every(([path, mode, uid]) => uid === 0 && mode === (path.endsWith('/') ? '555' : '444'))).toBe(true);
+    expect(entries.length).toBeGreaterThan(20);
+
+    // init mode in the image, read-only, uid 65532: entitled, and every module came from the cache.
+    const vol = volumeDir();
+    const productCode = `prod-${randomBytes(4).toString('hex')}`;
+    const name = await runSidecar({
+      env: { MARKETPLACE_PRODUCT_CODE: productCode, MARKETPLACE_PUBLIC_KEY_FILE: '/etc/marketplace/public-key.pem', NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+      volume: vol,
+      port: await freePort(),
+      args: ['register'],
+    });
+    const exit = await podmanOk(['wait', name], 60_000);
+    expect(exit.stdout.trim()).toBe('0');
+    expect(existsSync(join(vol, 'entitlement.json'))).toBe(true);
+    const log = await logsOf(name);
+    const loaded = [...log.matchAll(/V8 code cache for ESM (\S+) was (\w+)/g)];
+    expect(loaded.length).toBeGreaterThan(10);
+    expect(loaded.filter((m) => m[2] !== 'accepted')).toEqual([]);
+    expect(log).not.toMatch(/writing cache|was rejected|cannot create|permission denied/i);
+    expect(log).toMatch(/"msg":"register exiting"/);
   });
 
   it('runs read-only with all capabilities dropped as uid 65532: writes the entitlement file, is healthy, stops promptly with 0', async () => {
