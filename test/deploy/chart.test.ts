@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSidecarConfig, SETTINGS } from '../../src/config/settings.js';
+import { initModeRefusal } from '../../src/sidecar/register.js';
 import { DEFAULT_JOURNAL_MAX_BYTES, ENTITLEMENT_ROOM_BYTES, journalMaxBytesFor, MIB } from '../../src/usage/volume.js';
 import { REPO_ROOT, run } from './exec.js';
 import { chartWorkspace, CHARTS_DIR, type ChartWorkspace } from './helm.js';
@@ -401,6 +402,8 @@ describe('the other shapes', () => {
       writeFileSync(join(dir, 'key.pem'), (byKind(objs, 'ConfigMap')[0] as K8sObject & { data: Record<string, string> }).data['public-key.pem'] ?? '');
       const config = loadSidecarConfig([], { ...settings, ENTITLEMENT_FILE: join(dir, 'entitlement.json'), MARKETPLACE_PUBLIC_KEY_FILE: join(dir, 'key.pem') });
       expect(config.source).toMatchObject({ kind: 'register-usage' });
+      // ... and `register` runs with it: no setting that needs a running process.
+      expect(initModeRefusal(config)).toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -501,8 +504,8 @@ describe('impossible combinations fail with a clear message', () => {
     { name: 'a license Secret for an hourly product', set: ['entitlement-sidecar.license.licenseSecret.enabled=true'], message: /license\.licenseSecret\.enabled is for contract products outside AWS.*RegisterUsage .* works only on EKS, ECS and Fargate/ },
     { name: 'a license Secret without a name', file: 'eks-anywhere-values.yaml', set: ['entitlement-sidecar.license.licenseSecret.name='], message: /license\.licenseSecret\.name is required/ },
     { name: 'mode init with usage metering', file: 'init-values.yaml', set: ['entitlement-sidecar.usage.dimensions={gb}'], message: /mode init runs the sidecar once, before the app, and exits, so usage\.dimensions must be empty: usage metering needs the running sidecar \(mode: sidecar\)/ },
-    { name: 'mode init for a contract product', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.mode=init', 'entitlement-sidecar.metrics.enabled=false'], message: /mode init runs the sidecar once, before the app, and exits, so entitlementSource must be register-usage: license-manager .* needs mode: sidecar/ },
-    { name: 'mode init with metrics', file: 'init-values.yaml', set: ['entitlement-sidecar.metrics.enabled=true'], message: /mode init .* serves no \/metrics, so metrics\.enabled must be false \(or use mode: sidecar\)/ },
+    { name: 'mode init for a contract product', file: 'license-manager-values.yaml', set: ['entitlement-sidecar.mode=init'], message: /mode init runs the sidecar once, before the app, and exits, so entitlementSource must be register-usage: license-manager .* needs mode: sidecar/ },
+    { name: 'mode init with a ServiceMonitor', file: 'init-values.yaml', set: ['entitlement-sidecar.metrics.serviceMonitor.enabled=true'], message: /mode init .* serves no \/metrics, so metrics\.serviceMonitor\.enabled must be false \(or use mode: sidecar\)/ },
     { name: 'extraEnv overriding a chart-set variable', set: ['entitlement-sidecar.extraEnv[0].name=MARKETPLACE_PRODUCT_CODE', 'entitlement-sidecar.extraEnv[0].value=free'], message: /extraEnv must not set MARKETPLACE_PRODUCT_CODE/ },
   ];
   it.each(cases)('$name', async ({ file, set, message }) => {

@@ -80,7 +80,8 @@ init: nothing serves it once the init container has exited; the app reads the fi
 
 {{/* Entries for the pod's annotations: Prometheus scraping of the sidecar (metrics.enabled). */}}
 {{- define "entitlement-sidecar.podAnnotations" -}}
-{{- if .values.metrics.enabled -}}
+{{- /* mode init serves no /metrics: nothing to scrape. */ -}}
+{{- if and .values.metrics.enabled (ne (toString .values.mode) "init") -}}
 prometheus.io/scrape: "true"
 prometheus.io/port: {{ .values.port | toString | quote }}
 prometheus.io/path: /metrics

@@ -22,8 +22,8 @@ them only with `not`, whose message names neither the variable nor the reason).
 {{- if $v.usage.dimensions -}}
 {{- fail (printf "%s: %s, so usage.dimensions must be empty: usage metering needs the running sidecar (mode: sidecar)" $p $once) -}}
 {{- end -}}
-{{- if $v.metrics.enabled -}}
-{{- fail (printf "%s: %s and serves no /metrics, so metrics.enabled must be false (or use mode: sidecar)" $p $once) -}}
+{{- if $v.metrics.serviceMonitor.enabled -}}
+{{- fail (printf "%s: %s and serves no /metrics, so metrics.serviceMonitor.enabled must be false (or use mode: sidecar)" $p $once) -}}
 {{- end -}}
 {{- end -}}
 {{- $l := $v.license -}}
