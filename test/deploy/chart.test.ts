@@ -237,7 +237,7 @@ describe('the sidecar in the rendered pod (ci/native-values.yaml: the defaults)'
     expect(pod.securityContext).toEqual({ runAsNonRoot: true, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
     const app = pod.containers.find((c) => c.name === 'app') as Container;
     expect(app.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-    expect(side.resources?.limits?.memory).toBe('256Mi');
+    expect(side.resources?.limits?.memory).toBe('192Mi');
   });
 
   it('is a native sidecar: the first init container, restartPolicy Always, a startupProbe on /healthz covering the 30-minute retry window', () => {
