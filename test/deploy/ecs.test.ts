@@ -19,6 +19,7 @@ interface ContainerDef {
   name: string;
   image: string;
   essential?: boolean;
+  command?: string[];
   cpu?: number;
   memory?: number;
   memoryReservation?: number;
@@ -53,20 +54,24 @@ interface Variant {
   readonly file: string;
   readonly policy: string;
   readonly source: SidecarConfig['source']['kind'];
+  /** `sidecar`: `run`, kept running and health-checked; `init`: `register`, which exits once the task is entitled. */
+  readonly mode: 'sidecar' | 'init';
   readonly taskDef: TaskDef;
   readonly sidecar: ContainerDef;
   readonly app: ContainerDef;
 }
-function variant(file: string, policy: string, source: Variant['source']): Variant {
+function variant(file: string, policy: string, source: Variant['source'], mode: Variant['mode'] = 'sidecar'): Variant {
   const taskDef = readJson<TaskDef>(file);
   const sidecar = taskDef.containerDefinitions.find((c) => c.name === 'entitlement-sidecar') as ContainerDef;
   const app = taskDef.containerDefinitions.find((c) => c.name === 'app') as ContainerDef;
-  return { file, policy, source, taskDef, sidecar, app };
+  return { file, policy, source, mode, taskDef, sidecar, app };
 }
 const VARIANTS: readonly Variant[] = [
   variant('task-definition.json', 'iam-task-role-policy.json', 'register-usage'),
   variant('task-definition-license-manager.json', 'iam-task-role-policy-license-manager.json', 'license-manager'),
+  variant('task-definition-init.json', 'iam-task-role-policy.json', 'register-usage', 'init'),
 ];
+const RUNNING = VARIANTS.filter((v) => v.mode === 'sidecar');
 const env = (c: ContainerDef, name: string) => c.environment?.find((e) => e.name === name)?.value;
 const dockerfile = readDockerfile().text;
 const settingDefault = (name: string) => SETTINGS.find((s) => s.env === name)?.default as string;
@@ -133,8 +138,9 @@ describe.each(VARIANTS)('ecs/$file against the ECS API model', ({ taskDef, sidec
 
   it('is rejected by the same validation when broken (the check can fail)', async () => {
     const broken = structuredClone(taskDef) as unknown as Record<string, unknown> & { containerDefinitions: Record<string, unknown>[] };
-    (broken.containerDefinitions[0] as Record<string, unknown>).healthcheck = {};
-    ((broken.containerDefinitions[0] as { healthCheck: Record<string, unknown> }).healthCheck).interval = '10';
+    const first = broken.containerDefinitions[0] as { healthcheck?: unknown; healthCheck?: Record<string, unknown> };
+    first.healthcheck = {};
+    first.healthCheck = { command: ['CMD', 'true'], ...first.healthCheck, interval: '10' };
     delete broken.family;
     const r = await botocoreValidate(broken);
     expect(r.errors).toMatch(/Unknown parameter in containerDefinitions\[0\]: "healthcheck"/);
@@ -146,7 +152,7 @@ describe.each(VARIANTS)('ecs/$file against the ECS API model', ({ taskDef, sidec
     const ok = await cliRegister(taskDef);
     expect(ok.code, ok.stderr).toBe(255);
     expect(ok.stderr).toMatch(/Could not connect to the endpoint URL/);
-    const broken = { ...taskDef, containerDefinitions: [{ ...sidecar, healthCheck: { ...sidecar.healthCheck, command: 'check' } }, app] };
+    const broken = { ...taskDef, containerDefinitions: [{ ...sidecar, healthCheck: { interval: 10, ...sidecar.healthCheck, command: 'check' } }, app] };
     const bad = await cliRegister(broken);
     expect(bad.code).toBe(252);
     expect(bad.stderr).toMatch(/Invalid type for parameter containerDefinitions\[0\]\.healthCheck\.command/);
@@ -161,7 +167,9 @@ describe.each(VARIANTS)('ecs/$file against the ECS API model', ({ taskDef, sidec
     const mem = taskDef.containerDefinitions.reduce((s, c) => s + (c.memory ?? c.memoryReservation ?? 0), 0);
     expect(cpu).toBeLessThanOrEqual(Number(taskDef.cpu));
     expect(mem).toBeLessThanOrEqual(Number(taskDef.memory));
-    const hc = sidecar.healthCheck!;
+    // `register` exits: no health check (it would never pass), nothing to keep healthy.
+    expect(sidecar.healthCheck === undefined).toBe(sidecar.command?.[0] === 'register');
+    const hc = sidecar.healthCheck ?? { interval: 5, timeout: 2, retries: 1, startPeriod: 0 };
     expect(hc.interval).toBeGreaterThanOrEqual(5);
     expect(hc.interval).toBeLessThanOrEqual(300);
     expect(hc.timeout).toBeGreaterThanOrEqual(2);
@@ -179,7 +187,7 @@ describe.each(VARIANTS)('ecs/$file against the ECS API model', ({ taskDef, sidec
   });
 });
 
-describe.each(VARIANTS)('ecs/$file matches the sidecar and its image', ({ taskDef, sidecar, app, source }) => {
+describe.each(RUNNING)('ecs/$file runs the sidecar and health-checks it', ({ sidecar, app }) => {
   it('health-checks the sidecar with the image\'s own `check` command, exec form, no shell or curl', () => {
     expect(sidecar.healthCheck?.command).toEqual(['CMD', ...ENTRYPOINT, 'check']);
     expect(HEALTHCHECK).toEqual([...ENTRYPOINT, 'check']);
@@ -203,7 +211,9 @@ describe.each(VARIANTS)('ecs/$file matches the sidecar and its image', ({ taskDe
     expect(sidecar.portMappings).toEqual([{ name: 'entitlement', containerPort: port, protocol: 'tcp' }]);
     expect(env(app, 'ENTITLEMENT_HEALTH_URL')).toBe(`http://127.0.0.1:${port}/healthz`);
   });
+});
 
+describe.each(VARIANTS)('ecs/$file matches the sidecar and its image', ({ taskDef, sidecar, app, source, mode }) => {
   it("shares a task-scoped volume at the entitlement file's directory: writable in the sidecar, read-only in the app", () => {
     const file = env(sidecar, 'ENTITLEMENT_FILE') as string;
     expect(file).toBe(settingDefault('ENTITLEMENT_FILE'));
@@ -228,7 +238,8 @@ describe.each(VARIANTS)('ecs/$file matches the sidecar and its image', ({ taskDe
     // The sidecar exits within 2 s of SIGTERM (see the image test), or, metering custom dimensions, after
     // sending the task's current hour for up to USAGE_DRAIN_MS, or, holding a license seat, after
     // checking it in; ECS waits stopTimeout before SIGKILL.
-    expect(sidecar.stopTimeout).toBeGreaterThanOrEqual(Math.ceil(stopBudgetMs({ usage: source === 'register-usage' ? ({} as never) : undefined, source: { kind: source } as never }) / 1000) + 5);
+    const budgetMs = mode === 'init' ? 2000 : stopBudgetMs({ usage: source === 'register-usage' ? ({} as never) : undefined, source: { kind: source } as never });
+    expect(sidecar.stopTimeout).toBeGreaterThanOrEqual(Math.ceil(budgetMs / 1000) + 5);
     expect(sidecar.stopTimeout).toBeLessThanOrEqual(120);
   });
 
@@ -245,6 +256,38 @@ describe.each(VARIANTS)('ecs/$file matches the sidecar and its image', ({ taskDe
       expect(c.logConfiguration?.logDriver).toBe('awslogs');
       expect(Object.keys(c.logConfiguration?.options ?? {}).sort()).toEqual(['awslogs-create-group', 'awslogs-group', 'awslogs-region', 'awslogs-stream-prefix']);
     }
+  });
+});
+
+describe('ecs/task-definition-init.json: init mode, `register` once and exit', () => {
+  const init = VARIANTS.find((v) => v.mode === 'init') as Variant;
+  const { sidecar, app, taskDef } = init;
+  const running = RUNNING[0] as Variant;
+
+  it('runs `register` as a non-essential container the app waits for with SUCCESS (exit 0 = entitled)', () => {
+    expect(sidecar.command).toEqual(['register']);
+    // SUCCESS can only be set on a non-essential container; a non-zero exit (not entitled) keeps the app from starting.
+    expect(sidecar.essential).toBe(false);
+    expect(app.essential).toBe(true);
+    expect(app.dependsOn).toEqual([{ containerName: 'entitlement-sidecar', condition: 'SUCCESS' }]);
+  });
+
+  it('serves nothing: no health check, no port, no ENTITLEMENT_LISTEN, and the app is not told of a /healthz', () => {
+    expect(sidecar.healthCheck).toBeUndefined();
+    expect(sidecar.portMappings).toBeUndefined();
+    expect(env(sidecar, 'ENTITLEMENT_LISTEN')).toBeUndefined();
+    expect(env(app, 'ENTITLEMENT_HEALTH_URL')).toBeUndefined();
+    expect(env(app, 'ENTITLEMENT_FILE')).toBe(env(sidecar, 'ENTITLEMENT_FILE'));
+  });
+
+  it('is otherwise the hourly task definition: same role, volume, users, images and settings', () => {
+    expect(taskDef.taskRoleArn).toBe(running.taskDef.taskRoleArn);
+    expect(taskDef.volumes).toEqual(running.taskDef.volumes);
+    expect(sidecar.image).toBe(running.sidecar.image);
+    expect(app.image).toBe(running.app.image);
+    const settings = (c: ContainerDef) => (c.environment ?? []).filter((e) => e.name !== 'ENTITLEMENT_LISTEN' && e.name !== 'ENTITLEMENT_HEALTH_URL');
+    expect(settings(sidecar)).toEqual(settings(running.sidecar));
+    expect(settings(app)).toEqual(settings(running.app));
   });
 });
 
