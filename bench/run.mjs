@@ -144,8 +144,8 @@ const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/
 /** VmHWM (peak RSS) of a running process, MiB. */
 const hwmMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
-/** A `run` sidecar until entitled, then /metrics scraped once and 3 s of idling: its steady RSS. */
-async function steadyRun(env, command = [NODE24, BUNDLE, 'run']) {
+/** Starts a `run` sidecar and resolves, once it is entitled, with the process and the port it serves on. */
+async function entitledSidecar(env, command = [NODE24, BUNDLE, 'run']) {
   const child = spawn(command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve, reject) => {
     let buf = '';
@@ -157,6 +157,12 @@ async function steadyRun(env, command = [NODE24, BUNDLE, 'run']) {
     child.once('exit', (code) => reject(new Error(`sidecar exited ${code}: ${buf.slice(-2000)}`)));
   });
   child.stdout.resume();
+  return { child, port };
+}
+
+/** A `run` sidecar until entitled, then /metrics scraped once and 3 s of idling: its steady RSS. */
+async function steadyRun(env, command) {
+  const { child, port } = await entitledSidecar(env, command);
   const pid = findNodePid(child.pid);
   const atEntitled = hwmMiB(pid);
   await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
@@ -338,17 +344,7 @@ async function fleetSection(emu) {
 
 async function healthzSection(emu) {
   console.log('\n## 4. /healthz under load (autocannon, 10 connections, 10 s)\n');
-  const child = spawn(NODE24, [BUNDLE, 'run'], { env: podEnv(emu, { NODE_COMPILE_CACHE: CACHE }), stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (c) => {
-      buf += c;
-      const m = /"msg":"entitled"/.test(buf) && /"listen":"[^"]*:(\d+)"/.exec(buf);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', () => reject(new Error('sidecar exited')));
-  });
-  child.stdout.resume();
+  const { child, port } = await entitledSidecar(podEnv(emu, { NODE_COMPILE_CACHE: CACHE }));
   const result = await autocannon({ url: `http://127.0.0.1:${port}/healthz`, connections: 10, duration: 10 });
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
