@@ -3,11 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SidecarConfig } from '../config/settings.js';
 import type { Status } from '../entitlement/outcomes.js';
 import type { Snapshot } from '../entitlement/status.js';
-import { startKubernetesStatus } from '../k8s/index.js';
-import { DEFAULT_RETRY_POLICY } from '../aws/retry.js';
-import { lazyMetrics } from './lazy-metrics.js';
-import { defaultAwsClients, loadSource, logStart, type SidecarDeps } from './run.js';
-import { EntitlementState } from './state.js';
+import { logStart, observeStart, prepareRun, type SidecarDeps } from './run.js';
 import { decide, type Run } from './steps.js';
 
 /**
@@ -54,44 +50,16 @@ export interface RegisterDeps extends SidecarDeps {
 
 /** The outcome, or undefined when stopped (signal) before one. Never leaves anything running. */
 export async function registerOnce(deps: RegisterDeps): Promise<Snapshot | undefined> {
-  const { config, logger, signal } = deps;
+  const { config, logger } = deps;
   const refusal = initModeRefusal(config);
   if (refusal !== undefined) throw new Error(refusal);
-  const now = deps.now ?? Date.now;
   const marks: Run['marks'] = { started: performance.now() };
-  const state = new EntitlementState(now, 'RegisterUsage');
   // Nothing scrapes an init container: the metrics the steps record are never loaded (no prom-client).
-  const metrics = lazyMetrics(deps.version);
-  const kubernetes = startKubernetesStatus({
-    mode: config.kubernetesStatus,
-    env: deps.env,
-    logger,
-    metrics: { record: (fn) => metrics.record((m) => fn(m.kubernetes)) },
-    now: () => new Date(now()),
-    ...(deps.fileRoot === undefined ? {} : { serviceAccountPrefix: deps.fileRoot }),
-    ...(deps.tuning?.kubernetesRequestTimeoutMs === undefined ? {} : { requestTimeoutMs: deps.tuning.kubernetesRequestTimeoutMs }),
-  });
-  state.subscribe(kubernetes.observer);
-  for (const observer of deps.observers ?? []) state.subscribe(observer);
+  const observed = observeStart(deps, { loadMetrics: false });
+  const { kubernetes } = observed;
   marks.listening = performance.now();
   logStart(deps, undefined);
-  const run: Run = {
-    config,
-    env: deps.env,
-    logger,
-    signal,
-    now,
-    aws: deps.aws ?? (await defaultAwsClients(deps.env, config.source.kind)),
-    anywhere: undefined,
-    tuning: { retry: DEFAULT_RETRY_POLICY, ...deps.tuning },
-    source: await loadSource(config),
-    state,
-    metrics,
-    podEvent: kubernetes.event,
-    marks,
-    startedAt: now(),
-    intake: undefined,
-  };
+  const run = await prepareRun(deps, observed, { marks, anywhere: undefined, intake: undefined });
   try {
     const decision = await decide(run);
     return decision?.snapshot;

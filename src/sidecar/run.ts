@@ -8,13 +8,13 @@ import { licenseManagerEndpointOverride } from '../aws/license-manager-model.js'
 import type { AwsCredentials } from '../aws/credentials.js';
 import { DEFAULT_RETRY_POLICY } from '../aws/retry.js';
 import type { SidecarConfig } from '../config/settings.js';
-import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../entitlement/license-file.js';
+import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../entitlement/license-constants.js';
 import type { Observer, Snapshot } from '../entitlement/status.js';
-import { startKubernetesStatus } from '../k8s/index.js';
+import { startKubernetesStatus, type KubernetesStatus } from '../k8s/index.js';
 import { closeServer, listen } from '../shared/http.js';
 import type { Now } from '../shared/time.js';
 import type { UsageRuntime } from '../usage/index.js';
-import { lazyMetrics } from './lazy-metrics.js';
+import { lazyMetrics, type Metrics } from './lazy-metrics.js';
 import { createProbeServer } from './probe-server.js';
 import { registerUsageSource } from './register-usage-source.js';
 import { EntitlementState } from './state.js';
@@ -138,25 +138,26 @@ export async function defaultAwsClients(
   };
 }
 
-export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
-  const { config, logger, signal } = deps;
+/** What `run` and `register` set up alike before the steps: the answer, its metrics, its Kubernetes status. */
+export interface Observed {
+  readonly state: EntitlementState;
+  readonly metrics: Metrics;
+  readonly kubernetes: KubernetesStatus;
+}
+
+/**
+ * The answer and who is told of it: the metrics (loaded once there is a first answer when `loadMetrics`,
+ * never otherwise), the pod's Events and condition, and the caller's observers.
+ */
+export function observeStart(deps: SidecarDeps, options: { readonly loadMetrics: boolean }): Observed {
+  const { config, logger } = deps;
   const now = deps.now ?? Date.now;
-  // performance.now() counts from process start, so the first mark covers module loading and config.
-  const marks: Run['marks'] = { started: performance.now() };
   const state = new EntitlementState(now, config.source.kind === 'license-manager' ? 'CheckoutLicense' : 'RegisterUsage');
-  // Outside AWS (a contract product with the buyer's license Secret mounted) there is no instance
-  // metadata: neither the region lookup nor the SDK's chain waits on IMDS timeouts. The SDK's chain
-  // reads this from the process environment, which is `env` in production.
-  const anywhere =
-    config.source.kind === 'license-manager' && (await import('../aws/anywhere-credentials.js')).licenseTokenMounted(config.source.licenseTokenDir)
-      ? config.source.licenseTokenDir
-      : undefined;
-  if (anywhere !== undefined && (deps.env.AWS_EC2_METADATA_DISABLED ?? '') === '') deps.env.AWS_EC2_METADATA_DISABLED = 'true';
   // prom-client is loaded once start-up has a first answer (or /metrics is asked), not before the call.
   const metrics = lazyMetrics(deps.version);
   state.subscribe((s) => {
     metrics.record((m) => m.setStatus(s.status));
-    metrics.load().catch((err: unknown) => logger.error({ err }, 'the metrics could not be loaded; /metrics will fail'));
+    if (options.loadMetrics) metrics.load().catch((err: unknown) => logger.error({ err }, 'the metrics could not be loaded; /metrics will fail'));
   });
   // Events and the readiness-gate condition: asynchronous, so the Kubernetes API never decides or delays.
   const kubernetes = startKubernetesStatus({
@@ -170,6 +171,51 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
   });
   state.subscribe(kubernetes.observer);
   for (const observer of deps.observers ?? []) state.subscribe(observer);
+  return { state, metrics, kubernetes };
+}
+
+/** What one run of the start-up steps shares (steps.ts): the AWS clients and the source are loaded here. */
+export async function prepareRun(
+  deps: SidecarDeps,
+  observed: Observed,
+  parts: { readonly marks: Run['marks']; readonly anywhere: string | undefined; readonly intake: Run['intake'] },
+): Promise<Run> {
+  const now = deps.now ?? Date.now;
+  const { anywhere } = parts;
+  return {
+    config: deps.config,
+    env: deps.env,
+    logger: deps.logger,
+    signal: deps.signal,
+    now,
+    aws: deps.aws ?? (await defaultAwsClients(deps.env, deps.config.source.kind, anywhere === undefined ? undefined : { licenseTokenDir: anywhere, now })),
+    anywhere,
+    tuning: { retry: DEFAULT_RETRY_POLICY, ...deps.tuning },
+    source: await loadSource(deps.config),
+    state: observed.state,
+    metrics: observed.metrics,
+    podEvent: observed.kubernetes.event,
+    marks: parts.marks,
+    startedAt: now(),
+    intake: parts.intake,
+  };
+}
+
+export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
+  const { config, logger, signal } = deps;
+  const now = deps.now ?? Date.now;
+  // performance.now() counts from process start, so the first mark covers module loading and config.
+  const marks: Run['marks'] = { started: performance.now() };
+  // Outside AWS (a contract product with the buyer's license Secret mounted) there is no instance
+  // metadata: neither the region lookup nor the SDK's chain waits on IMDS timeouts. The SDK's chain
+  // reads this from the process environment, which is `env` in production.
+  const anywhere =
+    config.source.kind === 'license-manager' && (await import('../aws/anywhere-credentials.js')).licenseTokenMounted(config.source.licenseTokenDir)
+      ? config.source.licenseTokenDir
+      : undefined;
+  if (anywhere !== undefined && (deps.env.AWS_EC2_METADATA_DISABLED ?? '') === '') deps.env.AWS_EC2_METADATA_DISABLED = 'true';
+  const observed = observeStart(deps, { loadMetrics: true });
+  const { state, metrics, kubernetes } = observed;
 
   const server = createProbeServer({ state, metrics, logger: logger.child({ module: 'http' }) });
   const address = await listen(server, config.listen, { setting: 'ENTITLEMENT_LISTEN' });
@@ -187,23 +233,7 @@ export async function startSidecar(deps: SidecarDeps): Promise<Sidecar> {
   marks.listening = performance.now();
   logStart(deps, `${address.address}:${address.port}`);
 
-  const run: Run = {
-    config,
-    env: deps.env,
-    logger,
-    signal,
-    now,
-    aws: deps.aws ?? (await defaultAwsClients(deps.env, config.source.kind, anywhere === undefined ? undefined : { licenseTokenDir: anywhere, now })),
-    anywhere,
-    tuning: { retry: DEFAULT_RETRY_POLICY, ...deps.tuning },
-    source: await loadSource(config),
-    state,
-    metrics,
-    podEvent: kubernetes.event,
-    marks,
-    startedAt: now(),
-    intake,
-  };
+  const run = await prepareRun(deps, observed, { marks, anywhere, intake });
   let usage: UsageRuntime | undefined;
   let watch: Watch | undefined;
   let region: string | undefined;
