@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-license-manager';
 import { randomUUID } from 'node:crypto';
 import type { CredentialProvider } from './credentials.js';
-import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../entitlement/license-file.js';
+import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../entitlement/license-constants.js';
 import { malformedResponse } from './errors.js';
 import type { CheckoutType, LicenseUnit } from './license-manager-model.js';
 import { DEFAULT_RETRY_POLICY, retryWithBackoff, type AttemptReport, type RetryDeps, type RetryResult } from './retry.js';

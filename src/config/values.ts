@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECKOUT_TYPES, LICENSE_UNITS, type CheckoutType, type LicenseUnit } from '../aws/license-manager-model.js';
-import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../entitlement/license-file.js';
+import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../entitlement/license-constants.js';
 import { parseProductPublicKey, PublicKeyError, type ProductPublicKey } from '../entitlement/public-key.js';
 import { FileRefusedError, fileErrorCode, readRegularFileSync } from '../shared/regular-file.js';
 import { SettingProblem } from './flags.js';

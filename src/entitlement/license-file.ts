@@ -4,13 +4,10 @@ import { fileErrorCode, FileRefusedError, readRegularFile } from '../shared/regu
 import type { GrantedEntitlementRecord } from './file.js';
 import { verifyLicenseToken } from './license-token.js';
 import { TokenVerificationError } from './token.js';
+import { AWS_MARKETPLACE_KEY_FINGERPRINT } from './license-constants.js';
 import { EntitlementFileError, MAX_ENTITLEMENT_FILE_BYTES } from './verify-file.js';
 
-/**
- * The issuer fingerprint of licenses AWS Marketplace issues. It is what makes a check mean "a license
- * AWS Marketplace issued", not one a buyer made for themselves with CreateLicense: never configurable.
- */
-export const AWS_MARKETPLACE_KEY_FINGERPRINT = 'aws:294406891311:AWS/Marketplace:issuer-fingerprint';
+export { AWS_MARKETPLACE_KEY_FINGERPRINT };
 
 export interface CheckLicenseFileOptions {
   /** The product ID (SKU) compiled into the app: the file must be for it. */

@@ -1,7 +1,5 @@
 import type { KeyObject } from 'node:crypto';
 import { registerWithRetry } from '../aws/register-usage.js';
-import { TokenVerificationError, verifyRegistrationToken } from '../entitlement/token.js';
-import { verifyEntitlementFile } from '../entitlement/verify-file.js';
 import { aborted, ok, outcome, type EntitlementSource } from './source.js';
 
 /**
@@ -24,7 +22,7 @@ export function registerUsageSource(product: RegisterUsageProduct): EntitlementS
     recordsDenials: true,
     stopBudgetMs: 0,
     async acquire(ctx) {
-      const result = await registerWithRetry(
+      const calling = registerWithRetry(
         { productCode: product.productCode, publicKeyVersion: product.publicKeyVersion },
         {
           client: ctx.aws.metering(ctx.region),
@@ -40,6 +38,11 @@ export function registerUsageSource(product: RegisterUsageProduct): EntitlementS
           },
         },
       );
+      // The verifier (jose) is loaded while the request is in flight, not before it is sent: the
+      // request is written before any module loaded here is evaluated.
+      const verifier = import('../entitlement/token.js');
+      verifier.catch(() => undefined);
+      const result = await calling;
       if (result.kind === 'aborted') return aborted;
       if (result.kind === 'failed') {
         const id = result.requestId === undefined ? '' : ` (request id ${result.requestId})`;
@@ -47,6 +50,7 @@ export function registerUsageSource(product: RegisterUsageProduct): EntitlementS
       }
       ctx.mark('called');
 
+      const { TokenVerificationError, verifyRegistrationToken } = await verifier;
       const verifiedAt = new Date(ctx.now());
       let claims;
       try {
@@ -84,6 +88,7 @@ export function registerUsageSource(product: RegisterUsageProduct): EntitlementS
     },
     async earlierFile(path, now) {
       try {
+        const { verifyEntitlementFile } = await import('../entitlement/verify-file.js');
         const v = await verifyEntitlementFile(path, { publicKey: product.publicKey, productCode: product.productCode, publicKeyVersion: product.publicKeyVersion, now });
         return v.verifiedAt || 'an unknown time';
       } catch {
