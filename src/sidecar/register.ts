@@ -75,6 +75,6 @@ export async function registerOnce(deps: RegisterDeps): Promise<Snapshot | undef
 /** What `kubectl describe pod` shows as the init container's termination message. */
 export function terminationMessage(snapshot: Snapshot | undefined, stoppedBy?: string): string {
   if (snapshot === undefined) return `stopped by ${stoppedBy ?? 'a signal'} before RegisterUsage had an outcome; nothing was recorded`;
-  const action = snapshot.action === undefined || snapshot.status === 'entitled' ? '' : ` Action: ${snapshot.action}`;
-  return `${snapshot.status} (${snapshot.code}): ${snapshot.message}.${action}`;
+  const action = snapshot.status === 'entitled' ? '' : ` Action: ${snapshot.action}`;
+  return `${snapshot.status} (${snapshot.code}): ${snapshot.message.replace(/\.$/, '')}.${action}`;
 }
