@@ -40,7 +40,7 @@ async function runCommand(argv: readonly string[]): Promise<number> {
       return runRegisterCommand(rest, env, err);
     }
     case 'run': {
-      const [{ ConfigError, loadSidecarConfig }, { createLogger }, { runSidecar, stopBudgetMs }, { ListenError }] = await Promise.all([
+      const [{ ConfigError, loadSidecarConfig }, { createLogger, logProcessWarnings }, { runSidecar, stopBudgetMs }, { ListenError }] = await Promise.all([
         import('../config/settings.js'),
         import('../shared/logger.js'),
         import('../sidecar/run.js'),
@@ -56,6 +56,7 @@ async function runCommand(argv: readonly string[]): Promise<number> {
         return 2;
       }
       const logger = createLogger(config.logLevel);
+      logProcessWarnings(logger);
       const controller = new AbortController();
       const stop = (sig: NodeJS.Signals) => {
         if (controller.signal.aborted) return;

@@ -1,5 +1,5 @@
 import { ConfigError, DEFAULT_TERMINATION_MESSAGE_PATH, loadSidecarConfig } from '../config/settings.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger, logProcessWarnings } from '../shared/logger.js';
 import { scrubSecrets } from '../shared/scrub.js';
 import { writeTerminationMessage } from '../shared/termination-message.js';
 import { sidecarVersion } from '../shared/version.js';
@@ -29,6 +29,7 @@ export async function runRegisterCommand(argv: readonly string[], env: NodeJS.Pr
     return CONFIG_EXIT_CODE;
   }
   const logger = createLogger(config.logLevel);
+  logProcessWarnings(logger);
   const refusal = initModeRefusal(config);
   if (refusal !== undefined) {
     logger.fatal({ command: 'register' }, `invalid configuration; not starting: ${refusal}`);
