@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSidecarConfig, SETTINGS } from '../../src/config/settings.js';
+import { loadSidecarConfig, PRODUCT_CODE_PATTERN, SETTINGS } from '../../src/config/settings.js';
+import { PRODUCT_SKU_PATTERN } from '../../src/config/values.js';
 import { initModeRefusal } from '../../src/sidecar/register.js';
 import { DEFAULT_JOURNAL_MAX_BYTES, ENTITLEMENT_ROOM_BYTES, journalMaxBytesFor, MIB } from '../../src/usage/volume.js';
 import { REPO_ROOT, run } from './exec.js';
@@ -588,6 +589,32 @@ describe('README values tables and values.schema.json, generated from values.yam
     } finally {
       undocumented.dispose();
       misnamed.dispose();
+    }
+  });
+});
+
+describe("the library chart's schema and the sidecar's own parsers", () => {
+  const schema = JSON.parse(readFileSync(join(CHARTS_DIR, 'entitlement-sidecar', 'values.schema.json'), 'utf8')) as {
+    properties: Record<string, { pattern?: string; items?: { pattern?: string }; properties?: Record<string, { pattern?: string; items?: { pattern?: string } }> }>;
+  };
+  const p = schema.properties;
+  const codes = ['prod-abc123', '8vc3uh6z5ii2pxnw3uehe2fj7', 'a/b=c:d_e.f@g-h', 'x'.repeat(255), 'x'.repeat(256), 'bad code', 'prod-ä', 'prod-abc\n'];
+  const skus = ['7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', '7A1C2B3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D', '7a1c2b3d4e5f4a6b8c7d9e0f1a2b3c4d', '7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4g', ''];
+  const accepts = (pattern: string | undefined, value: string) => new RegExp(pattern as string, 'u').test(value);
+
+  it('accepts and refuses the same product codes as MARKETPLACE_PRODUCT_CODE (empty aside: the chart default)', () => {
+    for (const code of codes) {
+      expect(accepts(p.productCode?.pattern, code), code).toBe(PRODUCT_CODE_PATTERN.test(code));
+      expect(accepts(p.trustedProductCodes?.items?.pattern, code), code).toBe(PRODUCT_CODE_PATTERN.test(code));
+    }
+    expect(accepts(p.productCode?.pattern, '')).toBe(true);
+  });
+
+  it('accepts and refuses the same product IDs as MARKETPLACE_PRODUCT_SKU (empty aside)', () => {
+    const license = p.license?.properties ?? {};
+    for (const sku of skus.filter((x) => x !== '')) {
+      expect(accepts(license.productSku?.pattern, sku), sku).toBe(PRODUCT_SKU_PATTERN.test(sku));
+      expect(accepts(license.trustedProductSkus?.items?.pattern, sku), sku).toBe(PRODUCT_SKU_PATTERN.test(sku));
     }
   });
 });
