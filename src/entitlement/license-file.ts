@@ -1,11 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
-import { fileErrorCode, FileRefusedError, readRegularFile } from '../shared/regular-file.js';
 import type { GrantedEntitlementRecord } from './file.js';
 import { verifyLicenseToken } from './license-token.js';
 import { TokenVerificationError } from './token.js';
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from './license-constants.js';
-import { EntitlementFileError, MAX_ENTITLEMENT_FILE_BYTES } from './verify-file.js';
+import { EntitlementFileError, readEntitlementRecord } from './verify-file.js';
 
 export { AWS_MARKETPLACE_KEY_FINGERPRINT };
 
@@ -55,20 +54,7 @@ const instant = (v: unknown): Date | undefined => {
 export async function checkLicenseEntitlementFile(path: string, options: CheckLicenseFileOptions): Promise<LicenseEntitlement> {
   // The caller's arguments first: a key that is no key is a programming error, not a file's fault.
   const issuerKey = typeof options.licensePublicKey === 'string' ? publicKeyFromPem(options.licensePublicKey) : options.licensePublicKey;
-  let text: string;
-  try {
-    text = (await readRegularFile(path, MAX_ENTITLEMENT_FILE_BYTES)).toString('utf8');
-  } catch (err) {
-    const why = err instanceof FileRefusedError ? err.message : `${path} cannot be read (${fileErrorCode(err)})`;
-    throw new EntitlementFileError('unreadable', why, { cause: err });
-  }
-  let record: Record<string, unknown>;
-  try {
-    record = JSON.parse(text) as Record<string, unknown>;
-  } catch (err) {
-    throw new EntitlementFileError('malformed', `${path} is not JSON`, { cause: err });
-  }
-  if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new EntitlementFileError('malformed', `${path} is not a JSON object`);
+  const record = await readEntitlementRecord(path);
   if (record.source !== 'license-manager' && record.source !== 'register-usage' && record.source !== undefined) {
     throw new EntitlementFileError('malformed', `${path} has a source that is neither register-usage nor license-manager`);
   }

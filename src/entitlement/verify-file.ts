@@ -36,7 +36,11 @@ export interface VerifiedEntitlement extends VerifiedClaims {
   readonly verifiedAt: string;
 }
 
-export async function verifyEntitlementFile(path: string, options: VerifyEntitlementFileOptions): Promise<VerifiedEntitlement> {
+/**
+ * An entitlement file's JSON object, whichever source wrote it, or an EntitlementFileError: unreadable
+ * (not a regular file, too large, absent) or malformed (not a JSON object).
+ */
+export async function readEntitlementRecord(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     // The file is the sidecar's, renamed into place: never a link, a FIFO or megabytes.
@@ -52,6 +56,11 @@ export async function verifyEntitlementFile(path: string, options: VerifyEntitle
     throw new EntitlementFileError('malformed', `${path} is not JSON`, { cause: err });
   }
   if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new EntitlementFileError('malformed', `${path} is not a JSON object`);
+  return record;
+}
+
+export async function verifyEntitlementFile(path: string, options: VerifyEntitlementFileOptions): Promise<VerifiedEntitlement> {
+  const record = await readEntitlementRecord(path);
   // Files written before `source` existed have none; a contract product's file is refused by name.
   if (record.source !== undefined && record.source !== 'register-usage' && record.source !== 'license-manager') {
     throw new EntitlementFileError('malformed', `${path} has a source that is neither register-usage nor license-manager`);
