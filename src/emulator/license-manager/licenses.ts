@@ -77,34 +77,15 @@ export interface EntitlementView {
 }
 
 /** A license as tests see it: its current version, with what is in use of each entitlement. */
-export interface LicenseView {
-  readonly licenseArn: string;
-  readonly version: number;
-  readonly beneficiaryAccountId: string;
-  readonly productSku: string;
-  readonly productName: string | null;
-  readonly issuer: { readonly name: string; readonly keyFingerprint: string };
-  readonly homeRegion: string;
-  readonly status: LicenseStatus;
-  readonly validity: { readonly begin: string; readonly end: string | null };
-  readonly signed: boolean;
-  readonly createTime: string;
+export interface LicenseView extends Omit<LicenseRecord, 'entitlements'> {
   readonly entitlements: readonly EntitlementView[];
 }
 
 export function licenseView(license: LicenseRecord, use: (entitlement: string) => EntitlementUse): LicenseView {
   return {
-    licenseArn: license.licenseArn,
-    version: license.version,
-    beneficiaryAccountId: license.beneficiaryAccountId,
-    productSku: license.productSku,
-    productName: license.productName,
+    ...license,
     issuer: { ...license.issuer },
-    homeRegion: license.homeRegion,
-    status: license.status,
     validity: { ...license.validity },
-    signed: license.signed,
-    createTime: license.createTime,
     entitlements: license.entitlements.map((e) => {
       const { inUse, consumed } = use(e.name);
       return { ...e, inUse, consumed, available: e.maxCount === null ? null : Math.max(0, e.maxCount - inUse - consumed) };
