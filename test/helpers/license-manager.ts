@@ -20,8 +20,14 @@ export const BUYER = CRED.accountId;
 export const SKU = '7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 export const OTHER = { accessKeyId: 'AKIAEMULATOROTHER001', secretAccessKey: 'other/secret/access/key/00000000000000001', accountId: '444455556666' } as const satisfies EmulatorCredential;
 
-/** The real client, over real HTTP, signing on `clock` (the emulator's), retries off. */
-export function licenseClient(emulator: { url: string; clock: Clock }, o: { credential?: EmulatorCredential; sessionToken?: string; region?: string } = {}): LicenseManagerClient {
+/**
+ * THE License Manager client of the tests: the real client, over real HTTP, retries off, signing on
+ * `o.now`, else on the emulator's clock when it has one, else on the machine's.
+ */
+export function licenseClient(
+  emulator: { url: string; clock?: Clock },
+  o: { credential?: Pick<EmulatorCredential, 'accessKeyId' | 'secretAccessKey'>; sessionToken?: string; region?: string; now?: () => Date } = {},
+): LicenseManagerClient {
   const credential = o.credential ?? CRED;
   const client = new LicenseManagerClient({
     endpoint: emulator.url,
@@ -33,7 +39,9 @@ export function licenseClient(emulator: { url: string; clock: Clock }, o: { cred
       ...(o.sessionToken === undefined ? {} : { sessionToken: o.sessionToken }),
     },
   });
-  return signOnClock(client, () => emulator.clock.now());
+  const clock = emulator.clock;
+  const now = o.now ?? (clock === undefined ? undefined : () => clock.now());
+  return now === undefined ? client : signOnClock(client, now);
 }
 
 /** CheckoutLicense of SKU with AWS Marketplace's fingerprint and a fresh ClientToken, as AWS says to call it. */
@@ -93,7 +101,7 @@ export function stsClient(emulator: { url: string; clock: Clock }): STSClient {
 
 /** A License Manager client signing with STS's temporary credentials. */
 export function sessionLicenseClient(emulator: { url: string; clock: Clock }, c: Credentials): LicenseManagerClient {
-  return licenseClient(emulator, { credential: { accessKeyId: c.AccessKeyId ?? '', secretAccessKey: c.SecretAccessKey ?? '', accountId: '000000000000' }, sessionToken: c.SessionToken ?? '' });
+  return licenseClient(emulator, { credential: { accessKeyId: c.AccessKeyId ?? '', secretAccessKey: c.SecretAccessKey ?? '' }, sessionToken: c.SessionToken ?? '' });
 }
 
 export const ANYWHERE_ACCOUNT = '210987654321';

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { LicenseManagerClient } from '@aws-sdk/client-license-manager';
 import type { AwsClients, MeteringClient } from '../../src/aws/clients.js';
 import type { LicenseClient } from '../../src/aws/license-manager.js';
 import { loadSidecarConfig, type SidecarConfig } from '../../src/config/settings.js';
@@ -10,8 +9,10 @@ import type { Now } from '../../src/shared/time.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar/run.js';
 import type { Tuning } from '../../src/sidecar/steps.js';
 import { CREDENTIAL, meteringClient, REGION } from './emulator.js';
-import { signOnClock } from './clock.js';
+import { licenseClient } from './license-manager.js';
 import { captureLogs } from './logs.js';
+
+export { licenseClient };
 import { tempDir } from './tmp.js';
 
 /**
@@ -75,21 +76,6 @@ export function testAwsClients(client: () => MeteringClient, licenseClient: (reg
     metering: () => client(),
     licenseManager: (region) => licenseClient(region),
   };
-}
-
-/** The real License Manager SDK client, over real HTTP, pointed at the emulator (signing on `now` when given). */
-export function licenseClient(emu: Pick<Emulator, 'url'>, options: { region?: string; now?: () => Date; accessKeyId?: string; secretAccessKey?: string; sessionToken?: string } = {}): LicenseManagerClient {
-  const client = new LicenseManagerClient({
-    endpoint: emu.url,
-    region: options.region ?? REGION,
-    maxAttempts: 1,
-    credentials: {
-      accessKeyId: options.accessKeyId ?? CREDENTIAL.accessKeyId,
-      secretAccessKey: options.secretAccessKey ?? CREDENTIAL.secretAccessKey,
-      ...(options.sessionToken === undefined ? {} : { sessionToken: options.sessionToken }),
-    },
-  });
-  return options.now === undefined ? client : signOnClock(client, options.now);
 }
 
 /** Starts the sidecar in-process against `emu` and waits for its first outcome. */
