@@ -271,6 +271,32 @@ export interface ProcessResult {
   stderr: string;
 }
 
+/** Debian's AWS CLI v2 and the Python with its boto3 (overridable for another install). */
+export const AWS_CLI = process.env['AWS_CLI'] ?? '/usr/bin/aws';
+export const AWS_PYTHON = process.env['AWS_PYTHON'] ?? '/usr/bin/python3';
+
+/**
+ * The environment of AWS's own clients against the emulator: only what they need, no profile, no
+ * instance metadata, no retries, nothing from the host's ~/.aws (HOME is `home`), and exactly the
+ * credentials given.
+ */
+export function awsClientEnv(home: string, credentials: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: home,
+    LANG: 'C.UTF-8',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_MAX_ATTEMPTS: '1',
+    AWS_PAGER: '',
+    ...credentials,
+  };
+}
+
+/** The emulator's default key, as AWS's clients read it from the environment. */
+export const CRED_ENV = { AWS_ACCESS_KEY_ID: CRED.accessKeyId, AWS_SECRET_ACCESS_KEY: CRED.secretAccessKey } as const;
+
 /** Runs a child process without blocking the event loop (the emulator answers it from this process). */
 export function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 25_000): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {

@@ -12,11 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importSPKI, jwtVerify } from 'jose';
-import { CRED, PRODUCT, realClock, runProcess, startTestEmulator } from '../../helpers/emulator-requests.js';
+import { AWS_CLI, AWS_PYTHON, awsClientEnv, CRED, CRED_ENV, PRODUCT, realClock, runProcess, startTestEmulator } from '../../helpers/emulator-requests.js';
 import type { TestEmulator } from '../../helpers/emulator-requests.js';
 
-const AWS_CLI = process.env['AWS_CLI'] ?? '/usr/bin/aws';
-const PYTHON = process.env['AWS_PYTHON'] ?? '/usr/bin/python3';
 
 describe('AWS CLI v2 and boto3 against the emulator', () => {
   let emulator: TestEmulator;
@@ -34,19 +32,7 @@ describe('AWS CLI v2 and boto3 against the emulator', () => {
     emulator.setScenario({ mode: 'entitled', rotationTimestamp: null });
   });
 
-  /** Only what the clients need: no profile, no instance metadata, no retries, nothing from the host's ~/.aws. */
-  const env = (secret = CRED.secretAccessKey): NodeJS.ProcessEnv => ({
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    HOME: home,
-    LANG: 'C.UTF-8',
-    AWS_ACCESS_KEY_ID: CRED.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: secret,
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_MAX_ATTEMPTS: '1',
-    AWS_PAGER: '',
-  });
+  const env = (secret = CRED.secretAccessKey): NodeJS.ProcessEnv => awsClientEnv(home, { ...CRED_ENV, AWS_SECRET_ACCESS_KEY: secret });
 
   const cli = (o: { region?: string; nonce?: string; secret?: string; sessionToken?: string } = {}) =>
     runProcess(
@@ -129,7 +115,7 @@ import boto3
 client = boto3.client('meteringmarketplace', endpoint_url=sys.argv[1], region_name='us-east-1')
 print(client.register_usage(ProductCode=sys.argv[2], PublicKeyVersion=1, Nonce='boto-session')['Signature'])
 `;
-    const { code, stdout, stderr } = await runProcess(PYTHON, ['-c', script, emulator.url, PRODUCT], { ...env(), AWS_SESSION_TOKEN: 'boto-session-1' });
+    const { code, stdout, stderr } = await runProcess(AWS_PYTHON, ['-c', script, emulator.url, PRODUCT], { ...env(), AWS_SESSION_TOKEN: 'boto-session-1' });
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const { payload } = await jwtVerify(stdout.trim(), await importSPKI(emulator.publicKeyPem, 'PS256'), { algorithms: ['PS256'] });
@@ -139,7 +125,7 @@ print(client.register_usage(ProductCode=sys.argv[2], PublicKeyVersion=1, Nonce='
 
   it('boto3 raises the modelled PlatformNotSupportedException first, then gets a token that verifies', async () => {
     emulator.setScenario({ mode: 'platform-not-supported' });
-    const { code, stdout, stderr } = await runProcess(PYTHON, ['-c', BOTO3, emulator.url, PRODUCT], env());
+    const { code, stdout, stderr } = await runProcess(AWS_PYTHON, ['-c', BOTO3, emulator.url, PRODUCT], env());
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const [denied, admitted] = JSON.parse(stdout) as [{ modelled: string; status: number }, { Signature: string }];
@@ -175,18 +161,7 @@ describe('AWS CLI v2 drives MeterUsage, BatchMeterUsage and ResolveCustomer', ()
   beforeEach(() => emulator.reset());
 
   const aws = (args: string[]) =>
-    runProcess(AWS_CLI, ['meteringmarketplace', ...args, '--endpoint-url', emulator.url, '--region', 'us-east-1', '--output', 'json'], {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      HOME: home,
-      LANG: 'C.UTF-8',
-      AWS_ACCESS_KEY_ID: CRED.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CRED.secretAccessKey,
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_MAX_ATTEMPTS: '1',
-      AWS_PAGER: '',
-    });
+    runProcess(AWS_CLI, ['meteringmarketplace', ...args, '--endpoint-url', emulator.url, '--region', 'us-east-1', '--output', 'json'], awsClientEnv(home, CRED_ENV));
   /** An hour before the emulator's now, in whole seconds (botocore sends integer epoch seconds): inside MeterUsage's 6 hours, and too recent for a closed billing month. */
   const hourAgo = () => new Date(Math.floor(emulator.clock.now().getTime() / 1000) * 1000 - 3_600_000).toISOString();
 

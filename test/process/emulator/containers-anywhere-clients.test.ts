@@ -10,12 +10,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { realClock, runProcess, startTestEmulator } from '../../helpers/emulator-requests.js';
+import { AWS_CLI, AWS_PYTHON, awsClientEnv, realClock, runProcess, startTestEmulator } from '../../helpers/emulator-requests.js';
 import type { TestEmulator } from '../../helpers/emulator-requests.js';
 import { ANYWHERE_ACCOUNT, CONSUMPTION_ROLE, consumptionRole, FINGERPRINT, seats, SKU } from '../../helpers/license-manager.js';
 
-const AWS_CLI = process.env['AWS_CLI'] ?? '/usr/bin/aws';
-const PYTHON = process.env['AWS_PYTHON'] ?? '/usr/bin/python3';
 
 describe('AWS CLI v2 and boto3 run the Containers Anywhere chain', () => {
   let emulator: TestEmulator;
@@ -33,18 +31,8 @@ describe('AWS CLI v2 and boto3 run the Containers Anywhere chain', () => {
     emulator.putLicense(seats(1, { beneficiaryAccountId: ANYWHERE_ACCOUNT }));
   });
 
-  /** No credentials anywhere: no variables, no files, no instance metadata. */
-  const env = (credentials: Record<string, string> = {}): NodeJS.ProcessEnv => ({
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    HOME: home,
-    LANG: 'C.UTF-8',
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_MAX_ATTEMPTS: '1',
-    AWS_PAGER: '',
-    ...credentials,
-  });
+  /** No credentials anywhere but those given: no variables, no files, no instance metadata. */
+  const env = (credentials: Record<string, string> = {}): NodeJS.ProcessEnv => awsClientEnv(home, credentials);
   const aws = (args: string[], credentials?: Record<string, string>) => runProcess(AWS_CLI, [...args, '--endpoint-url', emulator.url, '--region', 'us-east-1', '--output', 'json'], env(credentials));
   const licenseToken = () => emulator.issueLicenseToken({ accountId: ANYWHERE_ACCOUNT, roleArn: CONSUMPTION_ROLE }).licenseToken;
   const failed = (code: string, operation: string) => `An error occurred (${code}) when calling the ${operation} operation (reached max retries: 0): `;
@@ -136,7 +124,7 @@ print(json.dumps(out))
 `;
 
   it('boto3: an unsigned get_access_token, assume_role_with_web_identity and a checkout with the credentials; modelled exceptions', async () => {
-    const { code, stdout, stderr } = await runProcess(PYTHON, ['-c', BOTO3, emulator.url, licenseToken(), CONSUMPTION_ROLE, SKU, FINGERPRINT, `arn:aws:iam::${ANYWHERE_ACCOUNT}:role/Other`], env());
+    const { code, stdout, stderr } = await runProcess(AWS_PYTHON, ['-c', BOTO3, emulator.url, licenseToken(), CONSUMPTION_ROLE, SKU, FINGERPRINT, `arn:aws:iam::${ANYWHERE_ACCOUNT}:role/Other`], env());
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual({

@@ -11,12 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importSPKI, jwtVerify } from 'jose';
-import { CRED, realClock, runProcess, startTestEmulator } from '../../helpers/emulator-requests.js';
+import { AWS_CLI, AWS_PYTHON, awsClientEnv, CRED, CRED_ENV, realClock, runProcess, startTestEmulator } from '../../helpers/emulator-requests.js';
 import type { TestEmulator } from '../../helpers/emulator-requests.js';
 import { FINGERPRINT, seats, SKU, tiers } from '../../helpers/license-manager.js';
 
-const AWS_CLI = process.env['AWS_CLI'] ?? '/usr/bin/aws';
-const PYTHON = process.env['AWS_PYTHON'] ?? '/usr/bin/python3';
 const ARN = 'arn:aws:license-manager::294406891311:license:l-00000000000000000000000000000abc';
 
 describe('AWS CLI v2 and boto3 drive License Manager', () => {
@@ -35,19 +33,7 @@ describe('AWS CLI v2 and boto3 drive License Manager', () => {
     emulator.setScenario({ authorizationErrors: {}, throttle: 0, internalError: 0 });
   });
 
-  /** Only what the clients need: no profile, no instance metadata, no retries, nothing from the host's ~/.aws. */
-  const env = (): NodeJS.ProcessEnv => ({
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    HOME: home,
-    LANG: 'C.UTF-8',
-    AWS_ACCESS_KEY_ID: CRED.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: CRED.secretAccessKey,
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_MAX_ATTEMPTS: '1',
-    AWS_PAGER: '',
-  });
+  const env = (): NodeJS.ProcessEnv => awsClientEnv(home, CRED_ENV);
   const aws = (args: string[]) => runProcess(AWS_CLI, ['license-manager', ...args, '--endpoint-url', emulator.url, '--region', 'us-east-1', '--output', 'json'], env());
   const checkoutArgs = (entitlements: string, token: string, type = 'PROVISIONAL') => [
     'checkout-license', '--product-sku', SKU, '--checkout-type', type, '--key-fingerprint', FINGERPRINT, '--entitlements', ...entitlements.split(' '), '--client-token', token,
@@ -170,7 +156,7 @@ print(json.dumps(out))
   it('boto3 raises the modelled exceptions for every operation, RedirectException with its Location', async () => {
     emulator.putLicense(seats(1, { licenseArn: ARN }));
     emulator.putLicense(seats(1, { productSku: 'far-away', homeRegion: 'ap-northeast-1' }));
-    const { code, stdout, stderr } = await runProcess(PYTHON, ['-c', BOTO3, emulator.url, SKU, FINGERPRINT, ARN], env());
+    const { code, stdout, stderr } = await runProcess(AWS_PYTHON, ['-c', BOTO3, emulator.url, SKU, FINGERPRINT, ARN], env());
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const out = JSON.parse(stdout) as Record<string, unknown>;
