@@ -1,3 +1,4 @@
+import type { Recorder } from '../k8s/metrics.js';
 import type { SidecarMetrics } from './metrics.js';
 
 /**
@@ -7,9 +8,7 @@ import type { SidecarMetrics } from './metrics.js';
  * `run` loads them once start-up has an outcome (or when /metrics is first asked), `register` (init
  * mode, nothing to scrape) never does.
  */
-export interface Metrics {
-  /** Records into the metrics: at once when they are loaded, else once they are. Never loads them. */
-  record(fn: (metrics: SidecarMetrics) => void): void;
+export interface Metrics extends Recorder<SidecarMetrics> {
   /** Loads prom-client and the metrics (once) and replays what was recorded meanwhile. */
   load(): Promise<SidecarMetrics>;
 }
@@ -22,6 +21,7 @@ export function lazyMetrics(version: string): Metrics {
   let loading: Promise<SidecarMetrics> | undefined;
   let queue: Array<(metrics: SidecarMetrics) => void> = [];
   return {
+    // At once when they are loaded, else once they are. Never loads them.
     record(fn) {
       if (loaded !== undefined) fn(loaded);
       // A gauge's last value and a counter's increments are what matter; beyond the bound the oldest go.
@@ -38,9 +38,4 @@ export function lazyMetrics(version: string): Metrics {
       return loading;
     },
   };
-}
-
-/** Metrics made now (tests, and anything that reads them at once). */
-export function eagerMetrics(metrics: SidecarMetrics): Metrics {
-  return { record: (fn) => fn(metrics), load: async () => metrics };
 }

@@ -155,9 +155,12 @@ export function observeStart(deps: SidecarDeps, options: { readonly loadMetrics:
   const state = new EntitlementState(now, config.source.kind === 'license-manager' ? 'CheckoutLicense' : 'RegisterUsage');
   // prom-client is loaded once start-up has a first answer (or /metrics is asked), not before the call.
   const metrics = lazyMetrics(deps.version);
+  let loadAsked = !options.loadMetrics;
   state.subscribe((s) => {
     metrics.record((m) => m.setStatus(s.status));
-    if (options.loadMetrics) metrics.load().catch((err: unknown) => logger.error({ err }, 'the metrics could not be loaded; /metrics will fail'));
+    if (loadAsked) return;
+    loadAsked = true;
+    metrics.load().catch((err: unknown) => logger.error({ err }, 'the metrics could not be loaded; /metrics will fail'));
   });
   // Events and the readiness-gate condition: asynchronous, so the Kubernetes API never decides or delays.
   const kubernetes = startKubernetesStatus({
