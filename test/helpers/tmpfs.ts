@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
@@ -38,4 +38,23 @@ export async function privateTmpfs(sizeBytes: number): Promise<PrivateTmpfs> {
   });
   const pid = holder.pid as number;
   return { dir, view: `/proc/${pid}/root${dir}`, wrapper: ['nsenter', `--mount=/proc/${pid}/ns/mnt`, '--'] };
+}
+
+/** Appends to `path` until the file system refuses a single byte more (ENOSPC). */
+export function fillVolume(path: string): void {
+  const fd = openSync(path, 'a');
+  try {
+    for (const size of [64 * 1024, 4096, 1]) {
+      for (;;) {
+        try {
+          writeSync(fd, Buffer.alloc(size));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+          break;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,11 +1,11 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { emulator, sidecarAwsEnv } from '../../helpers/emulator.js';
 import { runCli, startCli, type CliProcess } from '../../helpers/process.js';
-import { privateTmpfs } from '../../helpers/tmpfs.js';
+import { fillVolume, privateTmpfs } from '../../helpers/tmpfs.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const PRODUCT = 'prod-abc123';
@@ -184,25 +184,6 @@ describe('entitlement-sidecar run, when the usage intake cannot listen', () => {
     expect(emu.state().totalCalls).toBe(0);
   });
 });
-
-/** Appends to `path` until the file system refuses a single byte more (ENOSPC). */
-function fillVolume(path: string): void {
-  const fd = openSync(path, 'a');
-  try {
-    for (const size of [64 * 1024, 4096, 1]) {
-      for (;;) {
-        try {
-          writeSync(fd, Buffer.alloc(size));
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-          break;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 describe('entitlement-sidecar run, on a full volume', () => {
   it('keeps the entitlement file an earlier run in the pod wrote when the volume is full at a restart', async () => {

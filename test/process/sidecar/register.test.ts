@@ -3,7 +3,7 @@
  * with the documented code, leaves the entitlement file (or the denial record) on the volume and its
  * outcome in the termination message; a restarted init container in a denied pod calls AWS no more.
  */
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Emulator, Scenario } from '../../../src/emulator/index.js';
@@ -12,6 +12,7 @@ import { denialPathFor } from '../../../src/sidecar/denial.js';
 import { emulator, sidecarAwsEnv } from '../../helpers/emulator.js';
 import { runCli, startCli } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { fillVolume, privateTmpfs } from '../../helpers/tmpfs.js';
 
 const PRODUCT = 'prod-init0000000000000000';
 
@@ -139,6 +140,35 @@ describe('entitlement-sidecar register (init mode)', () => {
     const noFile = await runCli(['register'], { ...p.env, ENTITLEMENT_TERMINATION_MESSAGE_PATH: absent });
     expect(noFile.code).toBe(0);
     expect(existsSync(absent)).toBe(false);
+  });
+
+  it('keeps the session token AWS quotes back (a wrong secret) out of the termination message, stdout and stderr', async () => {
+    const emu = await emulator();
+    const token = `IQoJb3JpZ2luX2VjE${'Zm9vYmFy'.repeat(40)}`;
+    const p = pod(emu, { AWS_SECRET_ACCESS_KEY: 'wrong', AWS_SESSION_TOKEN: token });
+    const r = await runCli(['register'], p.env);
+    expect(r.code).toBe(REGISTER_EXIT_CODES.misconfigured);
+    // The emulator, like AWS, quoted the canonical request (the token in it): the scrubbing keeps it out.
+    expect(emu.calls().at(-1)?.outcome).toBe('InvalidSignatureException');
+    expect(p.message()).toMatch(/^misconfigured \(CREDENTIALS_REJECTED\): .*does not match the signature/s);
+    for (const text of [p.message(), r.stdout, r.stderr]) {
+      expect(text).not.toContain(token.slice(0, 40));
+      expect(text).not.toContain('x-amz-security-token:');
+    }
+  });
+
+  it('on a full volume: exits 6 (ENTITLEMENT_WRITE_FAILED) with the reason, and leaves no file or half-written temporary behind', async () => {
+    const emu = await emulator();
+    const volume = await privateTmpfs(64 * 1024);
+    fillVolume(join(volume.view, 'filler'));
+    expect(statfsSync(volume.view).bavail).toBe(0);
+    const p = pod(emu, { ENTITLEMENT_FILE: join(volume.dir, 'entitlement.json') });
+    const child = startCli(['register'], p.env, volume.wrapper);
+    const { code } = await child.exited;
+    expect(code).toBe(REGISTER_EXIT_CODES.failed);
+    expect(emu.state().totalCalls).toBe(1);
+    expect(p.message()).toMatch(/^failed \(ENTITLEMENT_WRITE_FAILED\): writing .*entitlement\.json failed \(ENOSPC\)\. Action: /);
+    expect(readdirSync(volume.view)).toEqual(['filler']);
   });
 
   it('SIGTERM before RegisterUsage answers: exits 143 at once, records nothing, says so', async () => {
